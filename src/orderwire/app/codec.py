@@ -1,0 +1,58 @@
+"""Canonical events to and from JSON, for the jobs table."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from orderwire.domain.events import (
+    Event,
+    OrderCancelled,
+    OrderPlaced,
+    PaymentCaptured,
+    ProcessingStarted,
+    ShipmentUpdated,
+    TimerFired,
+)
+from orderwire.domain.model import ShipmentStatus, order_from_json, to_json
+
+_TYPES: dict[str, type[Any]] = {
+    "order_placed": OrderPlaced,
+    "payment_captured": PaymentCaptured,
+    "processing_started": ProcessingStarted,
+    "shipment_updated": ShipmentUpdated,
+    "order_cancelled": OrderCancelled,
+    "timer_fired": TimerFired,
+}
+_NAMES = {cls: name for name, cls in _TYPES.items()}
+
+
+def event_kind(event: Event) -> str:
+    """The stable name of an event type ('shipment_updated')."""
+    return _NAMES[type(event)]
+
+
+def encode(event: Event) -> dict[str, Any]:
+    """JSON-ready form of an event."""
+    data: dict[str, Any] = to_json(event)
+    return data
+
+
+def decode(kind: str, data: dict[str, Any]) -> Event:
+    """Rebuild an event from `encode` output."""
+    cls = _TYPES[kind]
+    at = datetime.fromisoformat(data["occurred_at"])
+    if cls is OrderPlaced:
+        return OrderPlaced(order_from_json(data["order"]), at)
+    if cls is ShipmentUpdated:
+        edd = data.get("edd")
+        return ShipmentUpdated(
+            **{
+                **data,
+                "status": ShipmentStatus(data["status"]),
+                "occurred_at": at,
+                "edd": date.fromisoformat(edd) if edd else None,
+            }
+        )
+    result: Event = cls(**{**data, "occurred_at": at})
+    return result

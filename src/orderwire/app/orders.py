@@ -1,0 +1,316 @@
+"""Order use cases: accept events durably, then apply them one at a time through `lifecycle.decide`.
+
+Accepting (`submit`) only stores: the raw request with its dedupe key and one job per canonical event, in
+one transaction. Applying (`process_next_job`) runs later on the pump: lock the order, decide, persist the
+new state, the timeline, the messages (unique per key) and the timers, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from orderwire.app import codec
+from orderwire.app.runtime import Runtime
+from orderwire.domain.events import Event, OrderPlaced, TimerFired
+from orderwire.domain.lifecycle import Decision, MessageIntent, decide
+from orderwire.domain.messages import compose
+from orderwire.domain.model import Order, order_from_json, to_json
+from orderwire.domain.templates import TemplateError, validate
+from orderwire.integrations.whatsapp.client import template_payload
+from orderwire.store import queries
+from orderwire.store.tables import customers, inbound, jobs, messages, orders, timeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What `submit` did: stored as new, or recognised as a redelivery."""
+
+    inbound_id: int
+    duplicate: bool
+
+
+def submit(
+    rt: Runtime,
+    source: str,
+    dedupe_key: str,
+    body: str,
+    events: list[tuple[str, Event]],
+    topic: str = "",
+    note: str = "",
+) -> Submitted:
+    """Store a request and its events in one transaction; a repeated dedupe key changes nothing."""
+    now = rt.clock()
+    try:
+        with rt.engine.begin() as conn:
+            result = conn.execute(
+                inbound.insert().values(
+                    shop_id=rt.shop_id,
+                    source=source,
+                    dedupe_key=dedupe_key[:200],
+                    topic=topic,
+                    received_at=now,
+                    body=body,
+                    note=note,
+                )
+            )
+            inbound_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            for ref, event in events:
+                conn.execute(
+                    jobs.insert().values(
+                        shop_id=rt.shop_id,
+                        inbound_id=inbound_id,
+                        order_ref=ref,
+                        kind=codec.event_kind(event),
+                        payload=codec.encode(event),
+                        status="pending",
+                        available_at=now,
+                        attempts=0,
+                        last_error="",
+                        created_at=now,
+                    )
+                )
+    except sa.exc.IntegrityError:
+        with rt.engine.connect() as conn:
+            existing = conn.execute(
+                sa.select(inbound.c.id).where(
+                    inbound.c.shop_id == rt.shop_id,
+                    inbound.c.source == source,
+                    inbound.c.dedupe_key == dedupe_key[:200],
+                )
+            ).scalar()
+        if existing is None:
+            raise
+        return Submitted(int(existing), duplicate=True)
+    if events:
+        rt.wake()
+    return Submitted(inbound_id, duplicate=False)
+
+
+def process_next_job(rt: Runtime) -> bool:
+    """Apply the oldest due job, if any; False when there was nothing to do."""
+    now = rt.clock()
+    with rt.engine.begin() as conn:
+        job = conn.execute(
+            sa.select(jobs)
+            .where(jobs.c.status == "pending", jobs.c.available_at <= now)
+            .order_by(jobs.c.available_at, jobs.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if job is None:
+            return False
+        try:
+            with conn.begin_nested():
+                status = _apply(conn, rt, job, now)
+            error = ""
+        except Exception as exc:  # a bad job must not stop the pump; it is kept with its error
+            log.exception("job %s failed", job.id)
+            status, error = ("failed" if job.attempts >= 4 else "pending"), repr(exc)[:2000]
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job.id)
+            .values(
+                status=status,
+                attempts=job.attempts + 1,
+                last_error=error,
+                done_at=now if status == "done" else None,
+                available_at=now if not error else now + _backoff(job.attempts),
+            )
+        )
+    return True
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(300, 2 ** (attempts + 1)))
+
+
+def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) -> str:
+    event = codec.decode(job.kind, job.payload)
+    row = queries.lock_order(conn, rt.shop_id, job.order_ref)
+    if row is None and not isinstance(event, OrderPlaced):
+        return "parked"  # the order is not known yet: wait for it (unpark_jobs)
+    current = order_from_json(row.state) if row is not None else None
+    if isinstance(event, OrderPlaced):
+        event = dataclasses.replace(event, order=dataclasses.replace(event.order, shop_id=rt.shop_id))
+        if row is None:
+            event = _with_customer_history(conn, rt, event, now)
+    decision = decide(current, event, now, rt.policy)
+    order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
+    conn.execute(
+        timeline.insert().values(
+            order_pk=order_pk,
+            at=event.occurred_at,
+            recorded_at=now,
+            kind=job.kind if not isinstance(event, TimerFired) else f"timer:{event.kind}",
+            outcome=decision.outcome.value,
+            note=decision.note,
+            detail={"job": job.id, "alerts": list(decision.alerts)},
+        )
+    )
+    _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
+    queries.unpark_jobs(conn, rt.shop_id, _ref_names(decision.order), now)
+    return "done"
+
+
+def _with_customer_history(
+    conn: sa.Connection, rt: Runtime, event: OrderPlaced, now: datetime
+) -> OrderPlaced:
+    """A new order learns whether it is the customer's first with the shop."""
+    c = event.order.customer
+    customer_id = queries.upsert_customer(conn, rt.shop_id, c.phone, c.name, c.language, now)
+    first = c.first_order or queries.customer_order_count(conn, customer_id) == 0
+    customer = dataclasses.replace(c, first_order=first)
+    return dataclasses.replace(event, order=dataclasses.replace(event.order, customer=customer))
+
+
+def _ref_names(order: Order) -> list[str]:
+    """Every reference a parked event could have used for this order."""
+    names = [f"order:{order.order_id}", f"number:{order.number}"]
+    names += [f"{kind}:{value}" for kind, value in order.references.items() if value]
+    return names + [f"awb:{s.awb}" for s in order.shipments]
+
+
+def _save_order(
+    conn: sa.Connection, rt: Runtime, row: sa.Row[Any] | None, order: Order, now: datetime
+) -> tuple[int, str, int]:
+    c = order.customer
+    customer_id = queries.upsert_customer(conn, rt.shop_id, c.phone, c.name, c.language, now)
+    state = to_json(order)
+    if row is None:
+        token = secrets.token_urlsafe(24)  # 192 bits: tracking links cannot be guessed
+        result = conn.execute(
+            orders.insert().values(
+                shop_id=rt.shop_id,
+                order_id=order.order_id,
+                customer_id=customer_id,
+                stage=order.stage.value,
+                tracking_token=token,
+                state=state,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        order_pk = int(result.inserted_primary_key[0])  # type: ignore[index]
+    else:
+        order_pk, token = int(row.id), str(row.tracking_token)
+        if state != row.state:
+            conn.execute(
+                orders.update()
+                .where(orders.c.id == order_pk)
+                .values(
+                    stage=order.stage.value,
+                    state=state,
+                    customer_id=customer_id,
+                    version=row.version + 1,
+                    updated_at=now,
+                )
+            )
+    refs = {"number": order.number, **order.references}
+    for shipment in order.shipments:
+        queries.add_refs(conn, rt.shop_id, order_pk, {"awb": shipment.awb})
+    queries.add_refs(conn, rt.shop_id, order_pk, refs)
+    return order_pk, token, customer_id
+
+
+def _record_effects(
+    conn: sa.Connection,
+    rt: Runtime,
+    decision: Decision,
+    order_pk: int,
+    token: str,
+    customer_id: int,
+    now: datetime,
+) -> None:
+    order = decision.order
+    if decision.cancel_messages:
+        keys = [f"{order.order_id}:{k}" for k in decision.cancel_messages]
+        conn.execute(
+            messages.update()
+            .where(
+                messages.c.shop_id == rt.shop_id,
+                messages.c.key.in_(keys),
+                messages.c.status == "scheduled",
+            )
+            .values(status="cancelled", updated_at=now)
+        )
+    opted_out = bool(
+        conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar()
+    )
+    for intent in decision.messages:
+        _create_message(conn, rt, order, intent, order_pk, token, customer_id, opted_out, now)
+    for timer in decision.timers:
+        queries.insert_ignore(
+            conn,
+            jobs,
+            {
+                "shop_id": rt.shop_id,
+                "order_ref": f"order:{order.order_id}",
+                "kind": "timer_fired",
+                "payload": codec.encode(TimerFired(timer.kind, timer.due_at)),
+                "status": "pending",
+                "available_at": timer.due_at,
+                "attempts": 0,
+                "last_error": "",
+                "dedupe_key": f"timer:{order_pk}:{timer.kind}",
+                "created_at": now,
+            },
+            ["shop_id", "dedupe_key"],
+        )
+    if decision.messages and any(i.not_before <= now for i in decision.messages):
+        rt.wake()
+
+
+def _create_message(
+    conn: sa.Connection,
+    rt: Runtime,
+    order: Order,
+    intent: MessageIntent,
+    order_pk: int,
+    token: str,
+    customer_id: int,
+    opted_out: bool,
+    now: datetime,
+) -> None:
+    outbound = compose(intent.kind, order, intent.awb, token)
+    definition = rt.catalogue.get(outbound.template)
+    status, error = ("suppressed", "customer opted out") if opted_out else ("scheduled", "")
+    try:
+        if definition is None:
+            raise TemplateError(f"no template named {outbound.template!r} in the catalogue")
+        validate(outbound, definition)
+    except TemplateError as exc:
+        status, error = "failed", f"template check: {exc}"
+    queries.insert_ignore(
+        conn,
+        messages,
+        {
+            "shop_id": rt.shop_id,
+            "order_pk": order_pk,
+            "customer_id": customer_id,
+            "direction": "out",
+            "key": f"{order.order_id}:{intent.key}",
+            "kind": intent.kind.value,
+            "template": outbound.template,
+            "language": outbound.language,
+            "payload": template_payload(order.customer.phone, outbound),
+            "status": status,
+            "send_after": intent.not_before,
+            "error_detail": error[:500],
+            "error_code": "",
+            "attempts": 0,
+            "needs_attention": status == "failed",
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["shop_id", "key"],
+    )

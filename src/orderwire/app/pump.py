@@ -1,0 +1,65 @@
+"""The pump: one thread per process that applies due jobs (events, timers) and hands messages to sending.
+
+Jobs are claimed with FOR UPDATE SKIP LOCKED, so several processes on one PostgreSQL share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from orderwire.app import orders, sending
+from orderwire.app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+IDLE_WAIT = 0.2
+SWEEP_EVERY = 30.0
+ORPHAN_AFTER = timedelta(seconds=60)
+
+
+def run_once(rt: Runtime, sweep: bool = False) -> int:
+    """Apply up to BATCH due jobs and dispatch due messages; returns how much was done."""
+    done = 0
+    while done < BATCH and orders.process_next_job(rt):
+        done += 1
+    done += sending.dispatch_due(rt, stale_after=ORPHAN_AFTER if sweep else None)
+    return done
+
+
+class Pump:
+    """Runs `run_once` in a loop on a daemon thread until stopped."""
+
+    def __init__(self, rt: Runtime):
+        self._rt = rt
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="orderwire-pump", daemon=True)
+
+    def start(self) -> None:
+        """Begin pumping."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the current round and stop."""
+        self._stop.set()
+        self._rt.wake()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        last_sweep = 0.0
+        while not self._stop.is_set():
+            sweep = time.monotonic() - last_sweep > SWEEP_EVERY
+            try:
+                done = run_once(self._rt, sweep=sweep)
+                if sweep:
+                    last_sweep = time.monotonic()
+            except Exception:  # the database may be down for a moment: wait and carry on
+                log.exception("pump round failed")
+                done = 0
+                self._stop.wait(1.0)
+            if done == 0:
+                self._rt.work_available.wait(IDLE_WAIT)
+                self._rt.work_available.clear()

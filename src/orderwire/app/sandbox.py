@@ -1,0 +1,134 @@
+"""The sandbox phone: what each customer's WhatsApp would show, kept in the sandbox_messages table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from orderwire.app.runtime import Runtime
+from orderwire.domain.templates import render_text
+from orderwire.integrations.whatsapp.fake import message_from_payload
+from orderwire.store.tables import customers, jobs, messages, sandbox_messages
+
+
+def store(rt: Runtime, phone: str, direction: str, wamid: str, payload: dict[str, Any]) -> None:
+    """Keep one message on the sandbox phone."""
+    status = "delivered" if direction == "out" else "sent"
+    with rt.engine.begin() as conn:
+        conn.execute(
+            sandbox_messages.insert().values(
+                phone_number_id=rt.settings.whatsapp_phone_number_id,
+                customer_phone=phone,
+                direction=direction,
+                wamid=wamid,
+                payload=payload,
+                status=status,
+                created_at=rt.clock(),
+            )
+        )
+
+
+def chats(rt: Runtime) -> list[dict[str, Any]]:
+    """Every customer the sandbox phone has talked to, newest first, with their name."""
+    with rt.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                sandbox_messages.c.customer_phone,
+                sa.func.max(sandbox_messages.c.id).label("last"),
+                sa.func.count().label("n"),
+            )
+            .group_by(sandbox_messages.c.customer_phone)
+            .order_by(sa.desc("last"))
+        ).all()
+        names = dict(
+            conn.execute(
+                sa.select(customers.c.phone, customers.c.name).where(
+                    customers.c.phone.in_([r.customer_phone for r in rows])
+                )
+            ).all()
+        )
+    return [
+        {
+            "phone": r.customer_phone,
+            "name": names.get(r.customer_phone) or r.customer_phone,
+            "count": r.n,
+        }
+        for r in rows
+    ]
+
+
+def conversation(rt: Runtime, phone: str) -> list[dict[str, Any]]:
+    """The chat with one customer, each template rendered as WhatsApp shows it."""
+    with rt.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(sandbox_messages)
+            .where(sandbox_messages.c.customer_phone == phone)
+            .order_by(sandbox_messages.c.id)
+        ).all()
+    shown = []
+    for row in rows:
+        payload = row.payload
+        item: dict[str, Any] = {
+            "direction": row.direction,
+            "wamid": row.wamid,
+            "status": row.status,
+            "at": row.created_at.strftime("%H:%M"),
+        }
+        if payload.get("type") == "template":
+            message = message_from_payload(payload)
+            definition = rt.catalogue.get(message.template)
+            item |= (
+                render_text(message, definition)
+                if definition
+                else {"body": f"[template {message.template}]", "buttons": []}
+            )
+            for button in item["buttons"]:
+                if button["type"] == "URL" and button["url"].startswith("/"):
+                    button["url"] = rt.settings.public_url.rstrip("/") + button["url"]
+        elif payload.get("type") == "button":
+            item |= {"body": payload["button"]["text"], "buttons": []}
+        else:
+            item |= {
+                "body": payload.get("text", {}).get("body", f"[{payload.get('type')}]"),
+                "buttons": [],
+            }
+        shown.append(item)
+    return shown
+
+
+def unread(rt: Runtime, phone: str) -> list[str]:
+    """Mark the business's messages in this chat as read; returns their ids (for read receipts)."""
+    with rt.engine.begin() as conn:
+        ids = list(
+            conn.execute(
+                sa.select(sandbox_messages.c.wamid).where(
+                    sandbox_messages.c.customer_phone == phone,
+                    sandbox_messages.c.direction == "out",
+                    sandbox_messages.c.status != "read",
+                )
+            ).scalars()
+        )
+        if ids:
+            conn.execute(
+                sandbox_messages.update().where(sandbox_messages.c.wamid.in_(ids)).values(status="read")
+            )
+    return ids
+
+
+def skip_ahead(rt: Runtime) -> int:
+    """Make every waiting timer and deferred message due now (time travel for demos)."""
+    now = rt.clock()
+    with rt.engine.begin() as conn:
+        timers = conn.execute(
+            jobs.update()
+            .where(jobs.c.status == "pending", jobs.c.available_at > now)
+            .values(available_at=now)
+        ).rowcount
+        deferred = conn.execute(
+            messages.update()
+            .where(messages.c.status == "scheduled", messages.c.send_after > now)
+            .values(send_after=now)
+        ).rowcount
+    rt.wake()
+    return int(timers + deferred)

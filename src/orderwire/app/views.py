@@ -1,0 +1,113 @@
+"""Read models: what the REST API, the tracking page and the sandbox show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from orderwire.app.runtime import Runtime
+from orderwire.domain.model import Order, order_from_json, to_json
+from orderwire.store.tables import jobs, message_statuses, messages, orders, timeline
+
+
+def load_order(rt: Runtime, order_id: str) -> tuple[sa.Row[Any], Order] | None:
+    """The stored order row and aggregate for the shop's order id."""
+    with rt.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(orders).where(orders.c.shop_id == rt.shop_id, orders.c.order_id == order_id)
+        ).first()
+    return None if row is None else (row, order_from_json(row.state))
+
+
+def pending_events(rt: Runtime, order_id: str) -> int:
+    """Events that wait for an order not known yet."""
+    with rt.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(jobs)
+                .where(
+                    jobs.c.shop_id == rt.shop_id,
+                    jobs.c.order_ref == f"order:{order_id}",
+                    jobs.c.status.in_(("parked", "pending")),
+                )
+            ).scalar_one()
+        )
+
+
+def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
+    """State, timeline and messages (with delivery statuses) of one order."""
+    found = load_order(rt, order_id)
+    if found is None:
+        return None
+    row, order = found
+    with rt.engine.connect() as conn:
+        events = conn.execute(
+            sa.select(timeline).where(timeline.c.order_pk == row.id).order_by(timeline.c.id)
+        ).all()
+        sent = conn.execute(
+            sa.select(messages).where(messages.c.order_pk == row.id).order_by(messages.c.id)
+        ).all()
+        wamids = [m.wamid for m in sent if m.wamid]
+        history = conn.execute(
+            sa.select(message_statuses)
+            .where(message_statuses.c.wamid.in_(wamids))
+            .order_by(message_statuses.c.at)
+        ).all()
+    by_wamid: dict[str, list[dict[str, Any]]] = {}
+    for h in history:
+        by_wamid.setdefault(h.wamid, []).append({"status": h.status, "at": h.at.isoformat()})
+    state = to_json(order)
+    return {
+        "order_id": order.order_id,
+        "number": order.number,
+        "stage": order.stage.value,
+        "paid": order.paid,
+        "payment_method": order.payment.value,
+        "expected_delivery_date": state["edd"],
+        "tracking_url": f"{rt.settings.public_url.rstrip('/')}/t/{row.tracking_token}",
+        "customer": state["customer"],
+        "items": state["items"],
+        "total": state["total"],
+        "shipping_address": state["address"],
+        "shipments": state["shipments"],
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "recorded_at": e.recorded_at.isoformat(),
+                "event": e.kind,
+                "outcome": e.outcome,
+                "note": e.note,
+                "alerts": e.detail.get("alerts", []),
+            }
+            for e in events
+        ],
+        "messages": [
+            {
+                "kind": m.kind,
+                "template": m.template,
+                "language": m.language,
+                "status": m.status,
+                "send_after": m.send_after.isoformat(),
+                "wamid": m.wamid,
+                "error_code": m.error_code,
+                "error_detail": m.error_detail,
+                "needs_attention": m.needs_attention,
+                "statuses": by_wamid.get(m.wamid or "", []),
+            }
+            for m in sent
+        ],
+    }
+
+
+def order_by_token(rt: Runtime, token: str) -> tuple[Order, list[sa.Row[Any]]] | None:
+    """The order behind a tracking link, with its timeline."""
+    with rt.engine.connect() as conn:
+        row = conn.execute(sa.select(orders).where(orders.c.tracking_token == token)).first()
+        if row is None:
+            return None
+        events = conn.execute(
+            sa.select(timeline).where(timeline.c.order_pk == row.id).order_by(timeline.c.at)
+        ).all()
+    return order_from_json(row.state), list(events)

@@ -1,0 +1,98 @@
+"""Build and start the service's parts: database, durable engine, pump."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from dbos import DBOS
+
+from orderwire.app import sending
+from orderwire.app.catalogue import load_catalogue
+from orderwire.app.pump import Pump
+from orderwire.app.runtime import Runtime, install, utc_now
+from orderwire.domain.policy import ShopPolicy
+from orderwire.integrations.whatsapp.client import CloudApiClient
+from orderwire.settings import Settings
+from orderwire.store import queries
+from orderwire.store.db import make_engine, migrate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SHOP = "default"
+SANDBOX_GRAPH_PATH = "/sandbox/graph/v23.0"
+
+
+def _secret(value: object | None) -> str:
+    """A configured secret, or a fresh random one for this process (sandbox and local runs)."""
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter else secrets.token_urlsafe(24)
+
+
+def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Runtime:
+    """Migrate the schema and assemble the runtime (nothing runs yet)."""
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    whatsapp_token = _secret(settings.whatsapp_token)
+    api_url = settings.whatsapp_api_url
+    if settings.sandbox:
+        api_url = settings.public_url.rstrip("/") + SANDBOX_GRAPH_PATH
+    rt = Runtime(
+        settings=settings,
+        engine=engine,
+        shop_id=DEFAULT_SHOP,
+        policy=ShopPolicy(
+            timezone=settings.timezone,
+            quiet_start=settings.quiet_hours_start,
+            quiet_end=settings.quiet_hours_end,
+            follow_up_days=settings.follow_up_days,
+            processing_update_threshold_minor=settings.processing_update_threshold_minor,
+            default_delivery_days=settings.default_delivery_days,
+        ),
+        catalogue=load_catalogue(),
+        whatsapp=CloudApiClient(api_url, whatsapp_token, settings.whatsapp_phone_number_id),
+        api_key=_secret(settings.api_key),
+        app_secret=_secret(settings.whatsapp_app_secret),
+        verify_token=_secret(settings.whatsapp_verify_token),
+        whatsapp_token=whatsapp_token,
+        clock=clock,
+    )
+    with engine.begin() as conn:
+        queries.ensure_shop(conn, DEFAULT_SHOP, settings.shop_name, settings.timezone, clock())
+    return rt
+
+
+class Service:
+    """The durable engine and the pump around one runtime."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+        self.pump = Pump(rt)
+
+    def start(self) -> None:
+        """Launch DBOS (recovering this executor's pending work) and the pump."""
+        install(self.rt)
+        settings = self.rt.settings
+        DBOS(
+            config={
+                "name": "orderwire",
+                "system_database_url": settings.dbos_database_url,
+                "application_version": settings.app_version,
+                "executor_id": settings.executor_id,
+                "log_level": "WARNING",
+                "notification_listener_polling_interval_sec": 0.1,
+            }
+        )
+        DBOS.launch()
+        sending.register_queue(self.rt)
+        self.pump.start()
+
+    def stop(self) -> None:
+        """Stop the pump and the durable engine."""
+        self.pump.stop()
+        DBOS.destroy(workflow_completion_timeout_sec=0)
+        self.rt.whatsapp.close()
+        self.rt.engine.dispose()
+        install(None)

@@ -1,0 +1,302 @@
+"""decide(order, event, now): the one place that moves an order forward and says what to send."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from orderwire.domain.events import (
+    Event,
+    OrderCancelled,
+    OrderPlaced,
+    PaymentCaptured,
+    ProcessingStarted,
+    ShipmentUpdated,
+    TimerFired,
+)
+from orderwire.domain.model import (
+    DELIVERY_PHASE,
+    SHIPMENT_PHASE,
+    SHIPMENT_TO_STAGE,
+    STAGE_RANK,
+    Order,
+    PaymentMethod,
+    Scan,
+    Shipment,
+    ShipmentStatus,
+    Stage,
+)
+from orderwire.domain.policy import (
+    ShopPolicy,
+    default_edd,
+    follow_up_due,
+    outside_quiet_hours,
+    wants_processing_update,
+)
+
+
+class MessageKind(StrEnum):
+    """Every business-initiated message the lifecycle can ask for."""
+
+    CONFIRMATION = "confirmation"
+    PROCESSING = "processing"
+    DISPATCHED = "dispatched"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERED = "delivered"
+    FOLLOW_UP = "follow_up"
+    CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    """What an event did to the order; every outcome is recorded on the timeline."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class MessageIntent:
+    """A message to send once: `key` is unique within the order; `not_before` defers it."""
+
+    kind: MessageKind
+    key: str
+    not_before: datetime
+    awb: str = ""
+
+
+@dataclass(frozen=True)
+class TimerIntent:
+    """A durable timer: fire `kind` for this order at `due_at`."""
+
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The new order state and everything that follows from the event."""
+
+    order: Order
+    outcome: Outcome
+    note: str = ""
+    messages: tuple[MessageIntent, ...] = ()
+    cancel_messages: tuple[str, ...] = ()
+    timers: tuple[TimerIntent, ...] = ()
+    alerts: tuple[str, ...] = ()
+
+
+FOLLOW_UP_TIMER = "follow_up"
+_BEFORE_DISPATCH = STAGE_RANK[Stage.DISPATCHED]
+
+
+def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy) -> Decision:
+    """Apply `event` to `order` (None only for a first OrderPlaced) and say what follows."""
+    if isinstance(event, OrderPlaced):
+        return _order_placed(order, event, now, policy)
+    if order is None:
+        raise ValueError("only OrderPlaced can start an order")
+    if isinstance(event, PaymentCaptured):
+        return _payment_captured(order, event, now)
+    if isinstance(event, ProcessingStarted):
+        return _processing_started(order, now, policy)
+    if isinstance(event, ShipmentUpdated):
+        return _shipment_updated(order, event, now, policy)
+    if isinstance(event, OrderCancelled):
+        return _cancelled(order, event, now)
+    return _timer_fired(order, event, now)
+
+
+def _confirmation(order: Order, now: datetime) -> MessageIntent:
+    return MessageIntent(MessageKind.CONFIRMATION, "confirmation", now)
+
+
+def _order_placed(order: Order | None, event: OrderPlaced, now: datetime, policy: ShopPolicy) -> Decision:
+    incoming = event.order
+    if incoming.edd is None:
+        incoming = dataclasses.replace(incoming, edd=default_edd(incoming.placed_at, policy))
+    if order is None:
+        new = dataclasses.replace(incoming, stage=Stage.PLACED, shipments=())
+        if new.payment is PaymentMethod.COD or new.paid:
+            new = dataclasses.replace(new, stage=Stage.CONFIRMED)
+            return Decision(new, Outcome.APPLIED, "order placed", (_confirmation(new, now),))
+        return Decision(new, Outcome.APPLIED, "order placed, waiting for payment")
+    if STAGE_RANK[order.stage] >= _BEFORE_DISPATCH:
+        return Decision(order, Outcome.STALE, "order details changed after dispatch: kept as shipped")
+    merged = dataclasses.replace(
+        order,
+        number=incoming.number,
+        customer=incoming.customer,
+        items=incoming.items,
+        total=incoming.total,
+        address=incoming.address,
+        edd=order.edd or incoming.edd,
+        references={**order.references, **incoming.references},
+    )
+    if incoming.paid and not order.paid:
+        return _payment_captured(merged, PaymentCaptured(event.occurred_at), now)
+    if merged == order:
+        return Decision(order, Outcome.DUPLICATE, "same order details again")
+    return Decision(merged, Outcome.APPLIED, "order details updated")
+
+
+def _payment_captured(order: Order, event: PaymentCaptured, now: datetime) -> Decision:
+    if order.paid:
+        return Decision(order, Outcome.DUPLICATE, "payment already recorded")
+    refs = dict(order.references)
+    if event.payment_ref:
+        refs["payment"] = event.payment_ref
+    paid = dataclasses.replace(order, paid=True, references=refs)
+    if order.stage is Stage.CANCELLED:
+        return Decision(
+            paid,
+            Outcome.APPLIED,
+            "paid after cancellation",
+            alerts=("payment on a cancelled order",),
+        )
+    if STAGE_RANK[order.stage] >= _BEFORE_DISPATCH:
+        return Decision(paid, Outcome.APPLIED, "payment recorded after dispatch")
+    stage = Stage.CONFIRMED if order.stage is Stage.PLACED else order.stage
+    confirmed = dataclasses.replace(paid, stage=stage)
+    return Decision(confirmed, Outcome.APPLIED, "payment captured", (_confirmation(order, now),))
+
+
+def _processing_started(order: Order, now: datetime, policy: ShopPolicy) -> Decision:
+    if STAGE_RANK[order.stage] >= STAGE_RANK[Stage.PROCESSING]:
+        return Decision(order, Outcome.STALE, f"already {order.stage.value}")
+    new = dataclasses.replace(order, stage=Stage.PROCESSING)
+    confirmed = order.paid or order.payment is PaymentMethod.COD
+    if not (confirmed and wants_processing_update(order, policy)):
+        return Decision(new, Outcome.APPLIED, "processing (no update for this order)")
+    send_at = outside_quiet_hours(now, policy)
+    return Decision(
+        new,
+        Outcome.APPLIED,
+        "processing",
+        (MessageIntent(MessageKind.PROCESSING, "processing", send_at),),
+    )
+
+
+def _progress(status: ShipmentStatus, at: datetime | None) -> tuple[int, float, int]:
+    """Total order on scans: phase first; inside the delivery phase, the latest scan wins."""
+    phase = SHIPMENT_PHASE[status]
+    moment = at.timestamp() if (at is not None and phase == DELIVERY_PHASE) else 0.0
+    failed_last = 1 if status is ShipmentStatus.DELIVERY_FAILED else 0
+    return (phase, moment, failed_last)
+
+
+def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, policy: ShopPolicy) -> Decision:
+    existing = order.shipment(event.awb)
+    scan = Scan(event.occurred_at, event.status, event.location, event.description)
+    if existing is not None and any(s.at == scan.at and s.status == scan.status for s in existing.scans):
+        return Decision(order, Outcome.DUPLICATE, f"{event.status.value} scan seen before")
+    before = existing or Shipment(awb=event.awb, status=event.status, status_at=None)
+    failures = before.failed_attempts
+    if event.status is ShipmentStatus.DELIVERY_FAILED:
+        failures = tuple(sorted({*failures, event.occurred_at}))
+    shipment = dataclasses.replace(
+        before,
+        courier=event.courier or before.courier,
+        tracking_url=event.tracking_url or before.tracking_url,
+        edd=event.edd or before.edd,
+        failed_attempts=failures,
+        scans=tuple(sorted((*before.scans, scan), key=lambda s: s.at)),
+    )
+    moves = existing is None or _progress(event.status, event.occurred_at) > _progress(
+        existing.status, existing.status_at
+    )
+    if order.stage is Stage.CANCELLED:
+        return Decision(
+            order.with_shipment(shipment),
+            Outcome.APPLIED,
+            "shipment scan on a cancelled order",
+            alerts=("shipment moving for a cancelled order",),
+        )
+    if not moves:
+        return Decision(order.with_shipment(shipment), Outcome.STALE, "older than the latest scan")
+    shipment = dataclasses.replace(
+        shipment,
+        status=event.status,
+        status_at=event.occurred_at,
+        delivery_window=event.delivery_window or shipment.delivery_window,
+        agent_phone=event.agent_phone or shipment.agent_phone,
+        failure_reason=event.reason if event.status is ShipmentStatus.DELIVERY_FAILED else "",
+    )
+    updated = order.with_shipment(shipment)
+    stage = _stage_from_shipments(updated)
+    if STAGE_RANK[stage] < STAGE_RANK[order.stage] and order.stage is not Stage.DELIVERY_FAILED:
+        stage = order.stage
+    updated = dataclasses.replace(updated, stage=stage)
+    messages: list[MessageIntent] = []
+    timers: list[TimerIntent] = []
+    alerts: list[str] = []
+    awb = shipment.awb
+    status = event.status
+    if status in (ShipmentStatus.DISPATCHED, ShipmentStatus.IN_TRANSIT):
+        messages.append(MessageIntent(MessageKind.DISPATCHED, f"{awb}:dispatched", now, awb))
+    elif status is ShipmentStatus.OUT_FOR_DELIVERY:
+        attempt = sum(1 for f in failures if f < event.occurred_at) + 1
+        key = f"{awb}:out_for_delivery:{attempt}"
+        messages.append(MessageIntent(MessageKind.OUT_FOR_DELIVERY, key, now, awb))
+    elif status is ShipmentStatus.DELIVERY_FAILED:
+        attempt = failures.index(event.occurred_at) + 1
+        key = f"{awb}:delivery_failed:{attempt}"
+        messages.append(MessageIntent(MessageKind.DELIVERY_FAILED, key, now, awb))
+    elif status is ShipmentStatus.DELIVERED:
+        messages.append(MessageIntent(MessageKind.DELIVERED, f"{awb}:delivered", now, awb))
+    else:
+        alerts.append(f"shipment {awb}: {status.value}")
+    if stage is Stage.DELIVERED and order.stage is not Stage.DELIVERED:
+        updated = dataclasses.replace(updated, delivered_at=event.occurred_at)
+        timers.append(TimerIntent(FOLLOW_UP_TIMER, follow_up_due(event.occurred_at, policy)))
+    return Decision(
+        updated,
+        Outcome.APPLIED,
+        f"shipment {status.value}",
+        tuple(messages),
+        cancel_messages=("processing",),
+        timers=tuple(timers),
+        alerts=tuple(alerts),
+    )
+
+
+def _stage_from_shipments(order: Order) -> Stage:
+    """The order is as far as its least advanced parcel."""
+    stages = [SHIPMENT_TO_STAGE[s.status] for s in order.shipments]
+    return min(stages, key=lambda st: STAGE_RANK[st])
+
+
+def _cancelled(order: Order, event: OrderCancelled, now: datetime) -> Decision:
+    if order.stage is Stage.CANCELLED:
+        return Decision(order, Outcome.DUPLICATE, "already cancelled")
+    if STAGE_RANK[order.stage] >= _BEFORE_DISPATCH:
+        return Decision(
+            order,
+            Outcome.IGNORED,
+            "cancel requested after dispatch",
+            alerts=("cancellation after dispatch: arrange a return",),
+        )
+    new = dataclasses.replace(order, stage=Stage.CANCELLED, cancel_reason=event.reason)
+    return Decision(
+        new,
+        Outcome.APPLIED,
+        "order cancelled",
+        (MessageIntent(MessageKind.CANCELLED, "cancelled", now),),
+        cancel_messages=("confirmation", "processing"),
+    )
+
+
+def _timer_fired(order: Order, event: TimerFired, now: datetime) -> Decision:
+    if event.kind == FOLLOW_UP_TIMER and order.stage is Stage.DELIVERED:
+        new = dataclasses.replace(order, stage=Stage.FOLLOWED_UP)
+        return Decision(
+            new,
+            Outcome.APPLIED,
+            "follow-up",
+            (MessageIntent(MessageKind.FOLLOW_UP, "follow_up", now),),
+        )
+    return Decision(order, Outcome.STALE, f"timer {event.kind} no longer applies")

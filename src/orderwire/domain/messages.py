@@ -1,0 +1,160 @@
+"""compose(kind, order, ...): which template to send and with which values, in the customer's language.
+
+Formatting uses babel's locale data (pure lookups, no clock, no network): ₹1,23,456.00 for en_IN.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency, get_currency_precision
+
+from orderwire.domain.lifecycle import MessageKind
+from orderwire.domain.model import Money, Order, Shipment
+from orderwire.domain.templates import ButtonParameter, OutboundMessage
+
+TEMPLATE_FOR: dict[MessageKind, str] = {
+    MessageKind.CONFIRMATION: "order_confirmation",
+    MessageKind.PROCESSING: "order_processing",
+    MessageKind.DISPATCHED: "order_dispatched",
+    MessageKind.OUT_FOR_DELIVERY: "order_out_for_delivery",
+    MessageKind.DELIVERY_FAILED: "order_delivery_failed",
+    MessageKind.DELIVERED: "order_delivered",
+    MessageKind.FOLLOW_UP: "order_follow_up",
+    MessageKind.CANCELLED: "order_cancelled",
+}
+
+SUPPORTED_LANGUAGES = ("en", "hi")
+_LOCALE = {"en": "en_IN", "hi": "hi_IN"}
+
+# Short phrases that fill optional slots; a template parameter can never be empty.
+_PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "today": "today",
+        "between": "today, {window}",
+        "agent": "Your delivery agent can be reached on {phone}.",
+        "no_agent": "Please keep your phone reachable.",
+        "unknown_edd": "to be confirmed",
+        "no_reason": "no reason given",
+        "refund": "If you paid online, the refund reaches your account in 5-7 working days.",
+        "cod_cancel": "Nothing is due from you.",
+        "friend": "there",
+    },
+    "hi": {
+        "today": "आज",
+        "between": "आज, {window}",
+        "agent": "डिलीवरी एजेंट का नंबर: {phone}",
+        "no_agent": "कृपया अपना फ़ोन चालू रखें।",
+        "unknown_edd": "जल्द बताई जाएगी",
+        "no_reason": "कारण नहीं बताया गया",
+        "refund": "अगर आपने ऑनलाइन भुगतान किया है, तो रिफ़ंड 5-7 कार्यदिवसों में आपके खाते में आ जाएगा।",
+        "cod_cancel": "आपको कुछ भी भुगतान नहीं करना है।",
+        "friend": "नमस्ते",
+    },
+}
+
+
+def language_for(preferred: str) -> str:
+    """The supported language closest to the customer's preference ('hi-IN' -> 'hi')."""
+    base = preferred.lower().split("-")[0].split("_")[0]
+    return base if base in SUPPORTED_LANGUAGES else "en"
+
+
+def format_money(money: Money, language: str) -> str:
+    """₹1,23,456.00 — grouped and symbolised for the customer's locale."""
+    digits = get_currency_precision(money.currency)
+    amount = Decimal(money.minor).scaleb(-digits)
+    return str(format_currency(amount, money.currency, locale=_LOCALE[language]))
+
+
+def format_day(day: date | None, language: str) -> str:
+    """'Thu, 3 Dec' in the customer's language."""
+    if day is None:
+        return _PHRASES[language]["unknown_edd"]
+    return str(format_date(day, format="EEE, d MMM", locale=_LOCALE[language]))
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Template parameters may not hold newlines or runs of spaces (error 132018)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _address(order: Order) -> str:
+    a = order.address
+    parts = [a.line1, a.line2, a.landmark, a.city, a.state, a.pincode]
+    return _one_line(", ".join(p for p in parts if p))
+
+
+def compose(kind: MessageKind, order: Order, awb: str, tracking_token: str) -> OutboundMessage:
+    """The template message for `kind`, filled from the order (and the shipment `awb`)."""
+    lang = language_for(order.customer.language)
+    words = _PHRASES[lang]
+    name = _one_line(order.customer.name.split(" ")[0] if order.customer.name else words["friend"])
+    number = _one_line(order.number)
+    shipment = order.shipment(awb) if awb else None
+    track = ButtonParameter(0, "url", tracking_token)
+    template = TEMPLATE_FOR[kind]
+
+    def message(body: tuple[str, ...], **extra: object) -> OutboundMessage:
+        return OutboundMessage(template, lang, body, **extra)  # type: ignore[arg-type]
+
+    if kind is MessageKind.CONFIRMATION:
+        return message(
+            (
+                name,
+                number,
+                _one_line(order.item_summary),
+                format_money(order.total, lang),
+                _address(order),
+                format_day(order.expected_delivery, lang),
+            ),
+            header=(number,),
+        )
+    if kind is MessageKind.PROCESSING:
+        return message((name, number))
+    if kind is MessageKind.DISPATCHED:
+        s = _require(shipment, awb)
+        courier = _one_line(s.courier or "our courier partner")
+        edd = format_day(s.edd or order.expected_delivery, lang)
+        return message((number, courier, _one_line(s.awb), edd), buttons=(track,))
+    if kind is MessageKind.OUT_FOR_DELIVERY:
+        s = _require(shipment, awb)
+        when = words["between"].format(window=s.delivery_window) if s.delivery_window else words["today"]
+        agent = words["agent"].format(phone=s.agent_phone) if s.agent_phone else words["no_agent"]
+        return message((number, _one_line(when), _one_line(agent)), buttons=(track,))
+    if kind is MessageKind.DELIVERY_FAILED:
+        s = _require(shipment, awb)
+        reason = _one_line(s.failure_reason or words["no_reason"], 120)
+        return message(
+            (number, reason),
+            buttons=(
+                ButtonParameter(0, "quick_reply", f"ndr:reschedule:{awb}"),
+                ButtonParameter(1, "quick_reply", f"ndr:change_address:{awb}"),
+                ButtonParameter(2, "quick_reply", f"ndr:return:{awb}"),
+            ),
+        )
+    if kind is MessageKind.DELIVERED:
+        return message(
+            (number, _one_line(order.item_summary)),
+            buttons=(ButtonParameter(0, "quick_reply", f"problem:{order.order_id}"),),
+        )
+    if kind is MessageKind.FOLLOW_UP:
+        first_item = _one_line(order.items[0].name if order.items else number, 60)
+        return message(
+            (name, first_item, number),
+            buttons=tuple(
+                ButtonParameter(i, "quick_reply", f"rating:{score}:{order.order_id}")
+                for i, score in enumerate((5, 3, 1))
+            ),
+        )
+    refund = words["refund"] if order.paid else words["cod_cancel"]
+    return message((number, _one_line(refund)))
+
+
+def _require(shipment: Shipment | None, awb: str) -> Shipment:
+    if shipment is None:
+        raise ValueError(f"order has no shipment {awb!r}")
+    return shipment

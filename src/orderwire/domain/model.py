@@ -1,0 +1,286 @@
+"""The order aggregate: orders, customers, shipments and the stages they move through."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Stage(StrEnum):
+    """Where an order stands in its journey, as the customer would describe it."""
+
+    PLACED = "placed"
+    CONFIRMED = "confirmed"
+    PROCESSING = "processing"
+    DISPATCHED = "dispatched"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERY_FAILED = "delivery_failed"
+    RTO = "rto"
+    LOST = "lost"
+    DELIVERED = "delivered"
+    FOLLOWED_UP = "followed_up"
+    CANCELLED = "cancelled"
+
+
+class ShipmentStatus(StrEnum):
+    """Canonical shipment statuses every courier adapter maps into."""
+
+    DISPATCHED = "dispatched"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERY_FAILED = "delivery_failed"
+    RTO_INITIATED = "rto_initiated"
+    LOST = "lost"
+    DELIVERED = "delivered"
+    RTO_DELIVERED = "rto_delivered"
+
+
+# A shipment only moves forward along these phases. Within the delivery phase (out for delivery and
+# failed attempts alternate) the latest scan by time wins, so any arrival order ends in one state.
+SHIPMENT_PHASE: dict[ShipmentStatus, int] = {
+    ShipmentStatus.DISPATCHED: 10,
+    ShipmentStatus.IN_TRANSIT: 20,
+    ShipmentStatus.OUT_FOR_DELIVERY: 30,
+    ShipmentStatus.DELIVERY_FAILED: 30,
+    ShipmentStatus.RTO_INITIATED: 40,
+    ShipmentStatus.LOST: 45,
+    ShipmentStatus.DELIVERED: 50,
+    ShipmentStatus.RTO_DELIVERED: 55,
+}
+DELIVERY_PHASE = 30
+
+SHIPMENT_TO_STAGE: dict[ShipmentStatus, Stage] = {
+    ShipmentStatus.DISPATCHED: Stage.DISPATCHED,
+    ShipmentStatus.IN_TRANSIT: Stage.DISPATCHED,
+    ShipmentStatus.OUT_FOR_DELIVERY: Stage.OUT_FOR_DELIVERY,
+    ShipmentStatus.DELIVERY_FAILED: Stage.DELIVERY_FAILED,
+    ShipmentStatus.RTO_INITIATED: Stage.RTO,
+    ShipmentStatus.LOST: Stage.LOST,
+    ShipmentStatus.DELIVERED: Stage.DELIVERED,
+    ShipmentStatus.RTO_DELIVERED: Stage.RTO,
+}
+
+STAGE_RANK: dict[Stage, int] = {
+    Stage.PLACED: 0,
+    Stage.CONFIRMED: 10,
+    Stage.PROCESSING: 20,
+    Stage.DISPATCHED: 30,
+    Stage.OUT_FOR_DELIVERY: 40,
+    Stage.DELIVERY_FAILED: 40,
+    Stage.RTO: 50,
+    Stage.LOST: 55,
+    Stage.DELIVERED: 60,
+    Stage.FOLLOWED_UP: 70,
+    Stage.CANCELLED: 80,
+}
+
+
+class PaymentMethod(StrEnum):
+    """Prepaid orders are confirmed on payment; cash-on-delivery orders on placement."""
+
+    PREPAID = "prepaid"
+    COD = "cod"
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in the currency's minor units (paise, cents) with its ISO 4217 code."""
+
+    minor: int
+    currency: str
+
+    def __add__(self, other: Money) -> Money:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot add {other.currency} to {self.currency}")
+        return Money(self.minor + other.minor, self.currency)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A delivery address; `pincode` is the postal code (PIN code in India)."""
+
+    line1: str
+    city: str
+    pincode: str
+    country: str = "IN"
+    line2: str = ""
+    state: str = ""
+    landmark: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One order line."""
+
+    name: str
+    quantity: int
+    unit_price: Money
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who receives the messages; `phone` is E.164 (+919812345678), `language` a BCP 47 tag."""
+
+    phone: str
+    name: str = ""
+    language: str = "en"
+    first_order: bool = False
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One courier scan, kept for the timeline and the tracking page."""
+
+    at: datetime
+    status: ShipmentStatus
+    location: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """One parcel of an order, identified by its AWB."""
+
+    awb: str
+    courier: str = ""
+    tracking_url: str = ""
+    edd: date | None = None
+    status: ShipmentStatus = ShipmentStatus.DISPATCHED
+    status_at: datetime | None = None
+    failed_attempts: tuple[datetime, ...] = ()
+    delivery_window: str = ""
+    agent_phone: str = ""
+    failure_reason: str = ""
+    scans: tuple[Scan, ...] = ()
+
+    @property
+    def last_location(self) -> str:
+        """Where the parcel was last scanned, or '' when no scan named a place."""
+        for scan in sorted(self.scans, key=lambda s: s.at, reverse=True):
+            if scan.location:
+                return scan.location
+        return ""
+
+    @property
+    def attempt(self) -> int:
+        """The number of delivery attempts that failed so far."""
+        return len(self.failed_attempts)
+
+
+@dataclass(frozen=True)
+class Order:
+    """The order aggregate, as decided by `lifecycle.decide`."""
+
+    shop_id: str
+    order_id: str
+    number: str
+    customer: Customer
+    items: tuple[Item, ...]
+    total: Money
+    address: Address
+    payment: PaymentMethod
+    placed_at: datetime
+    stage: Stage = Stage.PLACED
+    paid: bool = False
+    edd: date | None = None
+    shipments: tuple[Shipment, ...] = ()
+    cancel_reason: str = ""
+    delivered_at: datetime | None = None
+    references: dict[str, str] = field(default_factory=dict)
+
+    def shipment(self, awb: str) -> Shipment | None:
+        """The shipment with this AWB, if the order has one."""
+        return next((s for s in self.shipments if s.awb == awb), None)
+
+    def with_shipment(self, shipment: Shipment) -> Order:
+        """A copy of the order with `shipment` added or replaced (matched by AWB)."""
+        others = tuple(s for s in self.shipments if s.awb != shipment.awb)
+        return dataclasses.replace(self, shipments=(*others, shipment))
+
+    @property
+    def item_summary(self) -> str:
+        """'2 × Blue Kurta, 1 × Scarf' — short enough for a template parameter."""
+        parts = [f"{i.quantity} × {i.name}" for i in self.items]
+        summary = ", ".join(parts)
+        return summary if len(summary) <= 200 else summary[:197] + "…"
+
+    @property
+    def expected_delivery(self) -> date | None:
+        """The latest EDD among moving shipments, else the order's promise."""
+        dates = [s.edd for s in self.shipments if s.edd is not None]
+        return max(dates) if dates else self.edd
+
+
+def to_json(value: Any) -> Any:
+    """Convert domain dataclasses into JSON-ready structures (dates as ISO strings)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value
+
+
+def order_from_json(data: dict[str, Any]) -> Order:
+    """Rebuild an Order from `to_json` output."""
+
+    def money(d: dict[str, Any]) -> Money:
+        return Money(int(d["minor"]), d["currency"])
+
+    def dt(v: str | None) -> datetime | None:
+        return datetime.fromisoformat(v) if v else None
+
+    def d8(v: str | None) -> date | None:
+        return date.fromisoformat(v) if v else None
+
+    shipments = tuple(
+        Shipment(
+            awb=s["awb"],
+            courier=s["courier"],
+            tracking_url=s["tracking_url"],
+            edd=d8(s["edd"]),
+            status=ShipmentStatus(s["status"]),
+            status_at=dt(s["status_at"]),
+            failed_attempts=tuple(datetime.fromisoformat(a) for a in s["failed_attempts"]),
+            delivery_window=s["delivery_window"],
+            agent_phone=s["agent_phone"],
+            failure_reason=s["failure_reason"],
+            scans=tuple(
+                Scan(
+                    at=datetime.fromisoformat(sc["at"]),
+                    status=ShipmentStatus(sc["status"]),
+                    location=sc["location"],
+                    description=sc["description"],
+                )
+                for sc in s["scans"]
+            ),
+        )
+        for s in data["shipments"]
+    )
+    return Order(
+        shop_id=data["shop_id"],
+        order_id=data["order_id"],
+        number=data["number"],
+        customer=Customer(**data["customer"]),
+        items=tuple(
+            Item(i["name"], int(i["quantity"]), money(i["unit_price"]), i["sku"]) for i in data["items"]
+        ),
+        total=money(data["total"]),
+        address=Address(**data["address"]),
+        payment=PaymentMethod(data["payment"]),
+        placed_at=datetime.fromisoformat(data["placed_at"]),
+        stage=Stage(data["stage"]),
+        paid=bool(data["paid"]),
+        edd=d8(data["edd"]),
+        shipments=shipments,
+        cancel_reason=data["cancel_reason"],
+        delivered_at=dt(data["delivered_at"]),
+        references=dict(data["references"]),
+    )

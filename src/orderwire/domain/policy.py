@@ -1,0 +1,74 @@
+"""Shop rules: quiet hours, the optional processing update, follow-up timing, a default EDD."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from orderwire.domain.model import Order
+
+
+@dataclass(frozen=True)
+class ShopPolicy:
+    """What a shop configures; defaults suit an Indian shop."""
+
+    timezone: str = "Asia/Kolkata"
+    quiet_start: int = 21
+    quiet_end: int = 9
+    follow_up_days: int = 4
+    processing_update_threshold_minor: int = 500_000
+    default_delivery_days: int = 5
+
+    def __post_init__(self) -> None:
+        if not 3 <= self.follow_up_days <= 7:
+            raise ValueError("follow_up_days must be between 3 and 7")
+
+
+def in_quiet_hours(moment: datetime, policy: ShopPolicy) -> bool:
+    """True when `moment` falls within the shop's quiet hours (local time)."""
+    hour = moment.astimezone(ZoneInfo(policy.timezone)).hour
+    if policy.quiet_start == policy.quiet_end:
+        return False
+    if policy.quiet_start > policy.quiet_end:  # spans midnight, e.g. 21:00-09:00
+        return hour >= policy.quiet_start or hour < policy.quiet_end
+    return policy.quiet_start <= hour < policy.quiet_end
+
+
+def outside_quiet_hours(moment: datetime, policy: ShopPolicy) -> datetime:
+    """`moment` itself, or the end of the quiet hours it falls in (for non-urgent messages)."""
+    if not in_quiet_hours(moment, policy):
+        return moment
+    zone = ZoneInfo(policy.timezone)
+    local = moment.astimezone(zone)
+    end = datetime.combine(local.date(), time(policy.quiet_end), tzinfo=zone)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), time(policy.quiet_end), zone)
+    return end.astimezone(moment.tzinfo)
+
+
+def wants_processing_update(order: Order, policy: ShopPolicy) -> bool:
+    """First-time customers and orders above the threshold hear that packing has started."""
+    return order.customer.first_order or order.total.minor > policy.processing_update_threshold_minor
+
+
+def follow_up_due(delivered_at: datetime, policy: ShopPolicy) -> datetime:
+    """When the follow-up goes out: N days after delivery, outside quiet hours."""
+    return outside_quiet_hours(delivered_at + timedelta(days=policy.follow_up_days), policy)
+
+
+def add_delivery_days(start: date, days: int, holidays: frozenset[date] = frozenset()) -> date:
+    """`start` plus `days` working days, skipping Sundays and holidays (couriers rest then)."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() != 6 and current not in holidays:
+            remaining -= 1
+    return current
+
+
+def default_edd(placed_at: datetime, policy: ShopPolicy) -> date:
+    """The promise made when neither the shop nor the courier gave an EDD."""
+    local = placed_at.astimezone(ZoneInfo(policy.timezone)).date()
+    return add_delivery_days(local, policy.default_delivery_days)

@@ -1,0 +1,1 @@
+"""One package per vendor: verify, parse into canonical events, and the outbound calls it offers."""

@@ -1,0 +1,174 @@
+"""Meta WhatsApp Cloud API webhooks: verification handshake, signature, and parsing.
+
+Sources: developers.facebook.com/documentation/business-messaging/whatsapp/webhooks (overview:
+`hub.mode`/`hub.verify_token`/`hub.challenge`; `X-Hub-Signature-256: sha256=<hex HMAC of the raw body
+with the app secret>`), webhooks/reference/messages (text, button, interactive, media, system, ...) and
+webhooks/reference/messages/status. Since 2026 contacts carry a business-scoped user id (`user_id`) beside
+or instead of `wa_id`; statuses may carry `recipient_user_id`. Both shapes are accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orderwire.integrations.signatures import equal, hmac_sha256_hex
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+
+
+class PayloadError(ValueError):
+    """The body is not a WhatsApp webhook we can read."""
+
+
+def handshake(mode: str | None, token: str | None, challenge: str | None, expected: str) -> str | None:
+    """The challenge to echo when Meta's subscription check is valid, else None (answer 403)."""
+    if mode == "subscribe" and token is not None and challenge is not None and equal(token, expected):
+        return challenge
+    return None
+
+
+def signature_for(app_secret: str, raw_body: bytes) -> str:
+    """The header value Meta would send for this body."""
+    return "sha256=" + hmac_sha256_hex(app_secret.encode(), raw_body)
+
+
+def verify(app_secret: str, header: str | None, raw_body: bytes) -> bool:
+    """True when `X-Hub-Signature-256` matches the raw body (constant time)."""
+    if not header or not header.startswith("sha256="):
+        return False
+    return equal(header, signature_for(app_secret, raw_body))
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery status for a message we sent: sent, delivered, read or failed."""
+
+    wamid: str
+    status: str
+    at: datetime
+    recipient: str
+    errors: tuple[dict[str, Any], ...] = ()
+    pricing: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message the customer sent us. `phone` is E.164 when known; `user_id` is the BSUID."""
+
+    wamid: str
+    type: str
+    at: datetime
+    phone: str
+    user_id: str
+    name: str
+    text: str
+    reply_id: str
+    context_id: str
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Everything one webhook delivery carried."""
+
+    statuses: tuple[StatusUpdate, ...]
+    messages: tuple[InboundMessage, ...]
+    other_fields: tuple[str, ...]
+
+
+def _when(ts: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(ts), UTC)
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"bad timestamp {ts!r}") from exc
+
+
+def _e164(digits: str) -> str:
+    return "" if not digits else (digits if digits.startswith("+") else "+" + digits)
+
+
+def _text_of(msg: dict[str, Any]) -> tuple[str, str]:
+    """A readable text and the id of the button or row the customer tapped, if any."""
+    kind = msg.get("type", "")
+    if kind == "text":
+        return str(msg.get("text", {}).get("body", "")), ""
+    if kind == "button":
+        button = msg.get("button", {})
+        return str(button.get("text", "")), str(button.get("payload", ""))
+    if kind == "interactive":
+        inner = msg.get("interactive", {})
+        reply = inner.get("button_reply") or inner.get("list_reply")
+        if reply:
+            return str(reply.get("title", "")), str(reply.get("id", ""))
+        if "nfm_reply" in inner:
+            return str(inner["nfm_reply"].get("response_json", "")), "nfm_reply"
+    if kind in ("image", "video", "document", "audio", "sticker"):
+        return str(msg.get(kind, {}).get("caption", "")), ""
+    if kind == "reaction":
+        return str(msg.get("reaction", {}).get("emoji", "")), ""
+    if kind == "system":
+        return str(msg.get("system", {}).get("body", "")), ""
+    return "", ""
+
+
+def parse(body: Any) -> Parsed:
+    """Read a webhook body; raise PayloadError for anything that is not Meta's shape."""
+    if not isinstance(body, dict) or body.get("object") != "whatsapp_business_account":
+        raise PayloadError("object must be whatsapp_business_account")
+    entries = body.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError("entry must be a list")
+    statuses: list[StatusUpdate] = []
+    messages: list[InboundMessage] = []
+    others: list[str] = []
+    for entry in entries:
+        for change in (entry or {}).get("changes", []) if isinstance(entry, dict) else []:
+            if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+                raise PayloadError("each change needs a value object")
+            if change.get("field") != "messages":
+                others.append(str(change.get("field")))
+                continue
+            value = change["value"]
+            for s in value.get("statuses", []) or []:
+                if not isinstance(s, dict) or "id" not in s or "status" not in s:
+                    raise PayloadError("a status needs id and status")
+                statuses.append(
+                    StatusUpdate(
+                        wamid=str(s["id"]),
+                        status=str(s["status"]),
+                        at=_when(s.get("timestamp")),
+                        recipient=_e164(str(s.get("recipient_id", ""))),
+                        errors=tuple(s.get("errors", []) or []),
+                        pricing=dict(s.get("pricing", {}) or {}),
+                    )
+                )
+            contacts = [c for c in value.get("contacts", []) or [] if isinstance(c, dict)]
+            for m in value.get("messages", []) or []:
+                if not isinstance(m, dict) or "id" not in m:
+                    raise PayloadError("a message needs an id")
+                contact = next(
+                    (
+                        c
+                        for c in contacts
+                        if c.get("wa_id") == m.get("from") or c.get("user_id") == m.get("from_user_id")
+                    ),
+                    contacts[0] if len(contacts) == 1 else {},
+                )
+                text, reply_id = _text_of(m)
+                messages.append(
+                    InboundMessage(
+                        wamid=str(m["id"]),
+                        type=str(m.get("type", "unknown")),
+                        at=_when(m.get("timestamp")),
+                        phone=_e164(str(m.get("from") or contact.get("wa_id") or "")),
+                        user_id=str(m.get("from_user_id") or contact.get("user_id") or ""),
+                        name=str(contact.get("profile", {}).get("name", "")),
+                        text=text,
+                        reply_id=reply_id,
+                        context_id=str((m.get("context") or {}).get("id", "")),
+                        raw=m,
+                    )
+                )
+    return Parsed(tuple(statuses), tuple(messages), tuple(others))

@@ -1,0 +1,147 @@
+"""Small queries shared by the use cases; each takes an open connection (the caller owns the transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from orderwire.store.tables import (
+    customers,
+    jobs,
+    message_statuses,
+    messages,
+    order_refs,
+    orders,
+    shops,
+)
+
+# Higher wins: webhook statuses arrive late, twice and out of order.
+MESSAGE_STATUS_RANK = {
+    "scheduled": 0,
+    "queued": 1,
+    "retrying": 2,
+    "accepted": 3,
+    "sent": 4,
+    "delivered": 5,
+    "read": 6,
+    "failed": 7,
+    "cancelled": 8,
+    "suppressed": 8,
+}
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: list[str]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on both dialects; True when a row was inserted."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(*table.primary_key.columns)
+    )
+    # rowcount is -1 for some drivers here; a returned row is the reliable sign of an insert.
+    return conn.execute(stmt).first() is not None
+
+
+def ensure_shop(conn: sa.Connection, shop_id: str, name: str, timezone: str, now: datetime) -> None:
+    """Create the shop row once."""
+    insert_ignore(
+        conn,
+        shops,
+        {"id": shop_id, "name": name, "timezone": timezone, "created_at": now},
+        ["id"],
+    )
+
+
+def lock_order(conn: sa.Connection, shop_id: str, ref: str) -> sa.Row[Any] | None:
+    """The order a reference names ('order:<shop order id>' or '<kind>:<value>'), locked for update."""
+    kind, _, value = ref.partition(":")
+    query = sa.select(orders).where(orders.c.shop_id == shop_id)
+    if kind == "order":
+        query = query.where(orders.c.order_id == value)
+    else:
+        sub = sa.select(order_refs.c.order_pk).where(
+            order_refs.c.shop_id == shop_id, order_refs.c.kind == kind, order_refs.c.value == value
+        )
+        query = query.where(orders.c.id.in_(sub.scalar_subquery()))
+    return conn.execute(query.with_for_update()).first()
+
+
+def upsert_customer(
+    conn: sa.Connection, shop_id: str, phone: str, name: str, language: str, now: datetime
+) -> int:
+    """The customer's id, created or refreshed with the latest name and language."""
+    insert_ignore(
+        conn,
+        customers,
+        {
+            "shop_id": shop_id,
+            "phone": phone,
+            "name": name,
+            "language": language,
+            "opted_out": False,
+            "created_at": now,
+        },
+        ["shop_id", "phone"],
+    )
+    row = conn.execute(
+        sa.select(customers.c.id, customers.c.name, customers.c.language).where(
+            customers.c.shop_id == shop_id, customers.c.phone == phone
+        )
+    ).one()
+    if name and (row.name, row.language) != (name, language):
+        conn.execute(customers.update().where(customers.c.id == row.id).values(name=name, language=language))
+    return int(row.id)
+
+
+def customer_order_count(conn: sa.Connection, customer_id: int) -> int:
+    """How many orders this customer already has with the shop."""
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(orders).where(orders.c.customer_id == customer_id)
+        ).scalar_one()
+    )
+
+
+def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: dict[str, str]) -> None:
+    """Remember other names of the order (number, payment id, AWB) for correlation."""
+    for kind, value in refs.items():
+        if value:
+            insert_ignore(
+                conn,
+                order_refs,
+                {"shop_id": shop_id, "kind": kind, "value": value, "order_pk": order_pk},
+                ["shop_id", "kind", "value"],
+            )
+
+
+def unpark_jobs(conn: sa.Connection, shop_id: str, refs: list[str], now: datetime) -> int:
+    """Release events that waited for this order; they run next, in arrival order."""
+    result = conn.execute(
+        jobs.update()
+        .where(jobs.c.shop_id == shop_id, jobs.c.status == "parked", jobs.c.order_ref.in_(refs))
+        .values(status="pending", available_at=now)
+    )
+    return int(result.rowcount)
+
+
+def statuses_for(conn: sa.Connection, wamid: str) -> list[str]:
+    """Webhook statuses already recorded for a message id."""
+    return list(
+        conn.execute(sa.select(message_statuses.c.status).where(message_statuses.c.wamid == wamid)).scalars()
+    )
+
+
+def best_status(current: str, *others: str) -> str:
+    """The most advanced of the given message statuses."""
+    return max((current, *others), key=lambda s: MESSAGE_STATUS_RANK.get(s, 0))
+
+
+def message_by_key(conn: sa.Connection, shop_id: str, key: str) -> sa.Row[Any] | None:
+    """One message by its unique key."""
+    return conn.execute(
+        sa.select(messages).where(messages.c.shop_id == shop_id, messages.c.key == key)
+    ).first()

@@ -1,0 +1,192 @@
+"""The schema. Every row belongs to a shop; Alembic migrations in store/migrations follow this file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no time zones) and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType: Any = sa.JSON().with_variant(JSONB(), "postgresql")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+shops = sa.Table(
+    "shops",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, default=""),
+    sa.Column("language", sa.String(16), nullable=False, default="en"),
+    sa.Column("user_id", sa.String(128)),
+    sa.Column("opted_out", sa.Boolean, nullable=False, default=False),
+    sa.Column("unreachable_at", UTCDateTime),
+    sa.Column("window_expires_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "phone", name="uq_customers_shop_phone"),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("order_id", sa.String(128), nullable=False),
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("tracking_token", sa.String(64), nullable=False, unique=True),
+    sa.Column("state", JSONType, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "order_id", name="uq_orders_shop_order"),
+)
+
+order_refs = sa.Table(
+    "order_refs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("order_pk", sa.ForeignKey("orders.id"), nullable=False),
+    sa.UniqueConstraint("shop_id", "kind", "value", name="uq_order_refs_shop_kind_value"),
+)
+
+inbound = sa.Table(
+    "inbound",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("dedupe_key", sa.String(200), nullable=False),
+    sa.Column("topic", sa.String(100), nullable=False, default=""),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("note", sa.String(500), nullable=False, default=""),
+    sa.UniqueConstraint("shop_id", "source", "dedupe_key", name="uq_inbound_shop_source_key"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("inbound_id", sa.ForeignKey("inbound.id")),
+    sa.Column("order_ref", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("available_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Column("dedupe_key", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("done_at", UTCDateTime),
+    sa.UniqueConstraint("shop_id", "dedupe_key", name="uq_jobs_shop_dedupe"),
+    sa.Index("ix_jobs_due", "status", "available_at"),
+    sa.Index("ix_jobs_ref", "shop_id", "order_ref", "status"),
+)
+
+timeline = sa.Table(
+    "timeline",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("order_pk", sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("note", sa.String(500), nullable=False, default=""),
+    sa.Column("detail", JSONType, nullable=False),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("order_pk", sa.ForeignKey("orders.id"), index=True),
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False, index=True),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("template", sa.String(100), nullable=False, default=""),
+    sa.Column("language", sa.String(16), nullable=False, default=""),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("send_after", UTCDateTime, nullable=False),
+    sa.Column("wamid", sa.String(200), unique=True),
+    sa.Column("error_code", sa.String(16), nullable=False, default=""),
+    sa.Column("error_detail", sa.String(500), nullable=False, default=""),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("needs_attention", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "key", name="uq_messages_shop_key"),
+    sa.Index("ix_messages_due", "status", "send_after"),
+)
+
+message_statuses = sa.Table(
+    "message_statuses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("wamid", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("detail", JSONType, nullable=False),
+    sa.UniqueConstraint("wamid", "status", name="uq_message_statuses_wamid_status"),
+)
+
+sandbox_messages = sa.Table(
+    "sandbox_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("phone_number_id", sa.String(64), nullable=False),
+    sa.Column("customer_phone", sa.String(20), nullable=False, index=True),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("wamid", sa.String(200), nullable=False, unique=True),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

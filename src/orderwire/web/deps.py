@@ -1,0 +1,35 @@
+"""Request dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from orderwire.app.runtime import Runtime
+from orderwire.integrations.signatures import equal
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def runtime(request: Request) -> Runtime:
+    """The process's runtime."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def require_api_key(
+    rt: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Bearer ORDERWIRE_API_KEY, compared in constant time."""
+    if credentials is None or not equal(credentials.credentials, rt.api_key):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong API key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

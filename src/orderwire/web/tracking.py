@@ -1,0 +1,113 @@
+"""The public tracking page /t/{token}: no login, no JavaScript, personal data masked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from orderwire.app import views
+from orderwire.domain.messages import format_day, format_money, language_for
+from orderwire.domain.model import STAGE_RANK, Order, Stage
+from orderwire.web.deps import RuntimeDep
+
+router = APIRouter(tags=["tracking"])
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+STEPS = (
+    (Stage.PLACED, {"en": "Ordered", "hi": "ऑर्डर किया"}),
+    (Stage.CONFIRMED, {"en": "Confirmed", "hi": "कन्फ़र्म"}),
+    (Stage.DISPATCHED, {"en": "Shipped", "hi": "रवाना"}),
+    (Stage.OUT_FOR_DELIVERY, {"en": "Out for delivery", "hi": "डिलीवरी के लिए निकला"}),
+    (Stage.DELIVERED, {"en": "Delivered", "hi": "डिलीवर हो गया"}),
+)
+HEADLINE = {
+    Stage.PLACED: {"en": "Waiting for payment", "hi": "भुगतान का इंतज़ार"},
+    Stage.CONFIRMED: {"en": "Order confirmed", "hi": "ऑर्डर कन्फ़र्म"},
+    Stage.PROCESSING: {"en": "Being packed", "hi": "पैक हो रहा है"},
+    Stage.DISPATCHED: {"en": "On its way", "hi": "रास्ते में"},
+    Stage.OUT_FOR_DELIVERY: {"en": "Out for delivery today", "hi": "आज डिलीवरी"},
+    Stage.DELIVERY_FAILED: {"en": "Delivery attempt failed", "hi": "डिलीवरी नहीं हो पाई"},
+    Stage.RTO: {"en": "Returning to the shop", "hi": "दुकान को वापस जा रहा है"},
+    Stage.LOST: {"en": "Delayed: we are looking into it", "hi": "देरी: हम पता कर रहे हैं"},
+    Stage.DELIVERED: {"en": "Delivered", "hi": "डिलीवर हो गया"},
+    Stage.FOLLOWED_UP: {"en": "Delivered", "hi": "डिलीवर हो गया"},
+    Stage.CANCELLED: {"en": "Cancelled", "hi": "रद्द"},
+}
+
+
+def mask_name(name: str) -> str:
+    """First name only: 'Asha Rao' -> 'Asha'."""
+    return name.split(" ")[0] if name else ""
+
+
+def page_context(order: Order) -> dict[str, Any]:
+    """Everything the page shows, already masked and formatted."""
+    lang = language_for(order.customer.language)
+    rank = STAGE_RANK[order.stage]
+    steps = [
+        {
+            "label": labels[lang],
+            "done": rank >= STAGE_RANK[stage] and order.stage != Stage.CANCELLED,
+        }
+        for stage, labels in STEPS
+    ]
+    scans = sorted(
+        ((s, scan) for s in order.shipments for scan in s.scans),
+        key=lambda p: p[1].at,
+        reverse=True,
+    )
+    return {
+        "lang": lang,
+        "number": order.number,
+        "name": mask_name(order.customer.name),
+        "headline": HEADLINE[order.stage][lang],
+        "stage": order.stage.value,
+        "steps": steps,
+        "edd": format_day(order.expected_delivery, lang),
+        "delivered": order.stage in (Stage.DELIVERED, Stage.FOLLOWED_UP),
+        "items": [(i.quantity, i.name) for i in order.items],
+        "total": format_money(order.total, lang),
+        "destination": f"{order.address.city} {order.address.pincode[:3]}***",
+        "shipments": [
+            {
+                "courier": s.courier,
+                "awb": s.awb,
+                "edd": format_day(s.edd, lang) if s.edd else "",
+                "location": s.last_location,
+                "tracking_url": s.tracking_url,
+                "attempts": s.attempt,
+            }
+            for s in order.shipments
+        ],
+        "scans": [
+            {
+                "at": scan.at.strftime("%d %b, %H:%M UTC"),
+                "status": scan.status.value.replace("_", " "),
+                "location": scan.location,
+                "description": scan.description,
+            }
+            for _, scan in scans[:30]
+        ],
+    }
+
+
+@router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
+def tracking_page(token: str, request: Request, rt: RuntimeDep) -> HTMLResponse:
+    """The order's journey for whoever holds the link."""
+    if len(token) > 64:
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    found = views.order_by_token(rt, token)
+    if found is None:
+        return templates.TemplateResponse(
+            request, "tracking_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND
+        )
+    order, _events = found
+    response = templates.TemplateResponse(request, "tracking.html", page_context(order))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

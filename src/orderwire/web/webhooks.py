@@ -1,0 +1,49 @@
+"""Vendor webhooks: verify on the raw bytes, store, acknowledge. Work happens after, off the request."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+
+from orderwire.app.conversations import record_whatsapp_delivery
+from orderwire.integrations.whatsapp import webhook as wa
+from orderwire.web.deps import RuntimeDep
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+@router.get("/whatsapp", response_class=PlainTextResponse)
+def whatsapp_handshake(
+    rt: RuntimeDep,
+    mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+    token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+    challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
+) -> str:
+    """Meta's subscription check: echo hub.challenge when the verify token matches."""
+    answer = wa.handshake(mode, token, challenge, rt.verify_token)
+    if answer is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "verification failed")
+    return answer
+
+
+@router.post("/whatsapp")
+async def whatsapp_events(request: Request, rt: RuntimeDep) -> dict[str, str]:
+    """Statuses and customer messages from the Cloud API, signed with the app secret."""
+    raw = await request.body()
+    if not wa.verify(rt.app_secret, request.headers.get(wa.SIGNATURE_HEADER), raw):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad X-Hub-Signature-256")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not JSON") from exc
+    try:
+        parsed: wa.Parsed | None = wa.parse(body)
+        note = ""
+    except wa.PayloadError as exc:
+        parsed, note = None, f"unrecognised: {exc}"  # well signed: keep it, acknowledge it
+    await run_in_threadpool(record_whatsapp_delivery, rt, raw, parsed, note)
+    return {"status": "ok"}

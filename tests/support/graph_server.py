@@ -1,0 +1,103 @@
+"""A local fake of the Graph API's send endpoint, in Meta's wire format, recording every request.
+
+Answers follow the Cloud API reference: 200 with `messages[0].id`, or a scripted error body
+`{"error": {"message", "type", "code", "error_data": {"details"}, "fbtrace_id"}}`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from orderwire.app.catalogue import load_catalogue
+from orderwire.integrations.whatsapp import fake
+
+
+@dataclass
+class Received:
+    """One request as the fake server saw it."""
+
+    path: str
+    authorization: str
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class GraphServer:
+    """Run with `with GraphServer() as graph:`; `graph.url` is the base to configure."""
+
+    latency: float = 0.0
+    requests: list[Received] = field(default_factory=list)
+    script: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
+    port: int = 0
+    _server: uvicorn.Server | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v23.0"
+
+    def fail_next(self, status: int, code: int, message: str = "scripted error", times: int = 1) -> None:
+        """Answer the next `times` requests with this Meta error."""
+        body = {
+            "error": {
+                "message": message,
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": message},
+                "fbtrace_id": "AbCdEf",
+            }
+        }
+        for _ in range(times):
+            self.script.append((status, body))
+
+    def templates(self) -> list[str]:
+        """Template names in the order they were received."""
+        return [r.body["template"]["name"] for r in self.requests if r.body.get("type") == "template"]
+
+    async def _send(self, request: Request) -> JSONResponse:
+        raw = await request.body()
+        body = json.loads(raw)
+        with self._lock:
+            self.requests.append(
+                Received(request.url.path, request.headers.get("authorization", ""), body, time.time())
+            )
+            scripted = self.script.popleft() if self.script else None
+        if self.latency:
+            import asyncio
+
+            await asyncio.sleep(self.latency)
+        if scripted is not None:
+            return JSONResponse(scripted[1], status_code=scripted[0])
+        status, answer = fake.accept_send(body, load_catalogue(), fake.new_wamid())
+        return JSONResponse(answer, status_code=status)
+
+    def __enter__(self) -> GraphServer:
+        app = Starlette(routes=[Route("/v23.0/{number}/messages", self._send, methods=["POST"])])
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.time() + 10
+        while not self._server.started and time.time() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
