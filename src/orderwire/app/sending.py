@@ -9,6 +9,8 @@ docs/operations.md, "duplicate window").
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +33,37 @@ FINAL = {
     Verdict.NEEDS_TEMPLATE: "failed",
     Verdict.AUTH: "failed",
 }
+
+
+class Pacer:
+    """Spaces this process's requests at least 1/rate apart.
+
+    DBOS's limiter admits `rate` workflow starts per second across all processes, but it admits them
+    in bursts and each start reaches the network a little later; spacing the requests themselves keeps
+    every one-second window at or under the per-number limit.
+    """
+
+    def __init__(self, rate_per_second: int):
+        self._interval = 1.0 / rate_per_second
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until this caller's slot comes."""
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+_pacers: dict[int, Pacer] = {}
+
+
+def pacer_for(rt: Runtime) -> Pacer:
+    """One pacer per runtime."""
+    return _pacers.setdefault(id(rt), Pacer(rt.settings.whatsapp_rate_per_second))
 
 
 def register_queue(rt: Runtime) -> None:
@@ -77,6 +110,7 @@ def attempt_send(message_id: int, attempt: int) -> str:
         row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
     if row is None or row.status not in SENDABLE:
         return "skipped"
+    pacer_for(rt).wait()
     result = rt.whatsapp.send(row.payload)
     return record_result(rt, row, result, attempt)
 

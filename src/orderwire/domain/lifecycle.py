@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from orderwire.domain.events import (
     Event,
@@ -228,7 +229,7 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
     )
     updated = order.with_shipment(shipment)
     stage = _stage_from_shipments(updated)
-    if STAGE_RANK[stage] < STAGE_RANK[order.stage] and order.stage is not Stage.DELIVERY_FAILED:
+    if STAGE_RANK[stage] < STAGE_RANK[order.stage]:
         stage = order.stage
     updated = dataclasses.replace(updated, stage=stage)
     messages: list[MessageIntent] = []
@@ -237,15 +238,22 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
     awb = shipment.awb
     status = event.status
     if status in (ShipmentStatus.DISPATCHED, ShipmentStatus.IN_TRANSIT):
-        messages.append(MessageIntent(MessageKind.DISPATCHED, f"{awb}:dispatched", now, awb))
-    elif status is ShipmentStatus.OUT_FOR_DELIVERY:
-        attempt = sum(1 for f in failures if f < event.occurred_at) + 1
-        key = f"{awb}:out_for_delivery:{attempt}"
-        messages.append(MessageIntent(MessageKind.OUT_FOR_DELIVERY, key, now, awb))
-    elif status is ShipmentStatus.DELIVERY_FAILED:
-        attempt = failures.index(event.occurred_at) + 1
-        key = f"{awb}:delivery_failed:{attempt}"
-        messages.append(MessageIntent(MessageKind.DELIVERY_FAILED, key, now, awb))
+        if existing is None:  # the first news of this parcel, whichever scan brings it
+            messages.append(MessageIntent(MessageKind.DISPATCHED, f"{awb}:dispatched", now, awb))
+    elif status in (ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERY_FAILED):
+        # Couriers make one attempt a day: one message per parcel, kind and local day, so repeated
+        # scans of one attempt (and any arrival order) never message twice.
+        zone = ZoneInfo(policy.timezone)
+        day = event.occurred_at.astimezone(zone).date()
+        repeat = (
+            existing is not None
+            and existing.status is status
+            and existing.status_at is not None
+            and existing.status_at.astimezone(zone).date() == day
+        )
+        if not repeat:
+            key = f"{awb}:{status.value}:{day.isoformat()}"
+            messages.append(MessageIntent(MessageKind(status.value), key, now, awb))
     elif status is ShipmentStatus.DELIVERED:
         messages.append(MessageIntent(MessageKind.DELIVERED, f"{awb}:delivered", now, awb))
     else:

@@ -167,8 +167,8 @@ class Shipment:
 
     @property
     def attempt(self) -> int:
-        """The number of delivery attempts that failed so far."""
-        return len(self.failed_attempts)
+        """The number of delivery attempts that failed so far (one attempt a day at most)."""
+        return len({moment.date() for moment in self.failed_attempts})
 
 
 @dataclass(frozen=True)
