@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Annotated
@@ -21,13 +22,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Drive demo orders once the server is up.")] = False,
+    demo_pause: Annotated[float, typer.Option(help="Seconds between demo steps.")] = 2.5,
 ) -> None:
     """Start the service (migrates the schema first)."""
     from orderwire.bootstrap import build_runtime
     from orderwire.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    overrides = {} if "ORDERWIRE_PUBLIC_URL" in _env() else {"public_url": f"http://{host}:{port}"}
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines would repeat tracking tokens
+    overrides = {} if "ORDERWIRE_PUBLIC_URL" in os.environ else {"public_url": f"http://{host}:{port}"}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     rt = build_runtime(settings)
     base = settings.public_url.rstrip("/")
@@ -38,17 +41,11 @@ def serve(
         lines.append(f"API key for this run: {rt.api_key}  (set ORDERWIRE_API_KEY to fix one)")
     typer.echo("\n".join(lines))
     if demo:
-        threading.Thread(target=_demo_when_ready, args=(base, rt.api_key), daemon=True).start()
+        threading.Thread(target=_demo_when_ready, args=(base, rt.api_key, demo_pause), daemon=True).start()
     uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning")
 
 
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
-
-def _demo_when_ready(base: str, api_key: str) -> None:
+def _demo_when_ready(base: str, api_key: str, pause: float) -> None:
     from orderwire.demo import run_demo
 
     for _ in range(100):
@@ -57,7 +54,7 @@ def _demo_when_ready(base: str, api_key: str) -> None:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)
-    run_demo(base, api_key, say=typer.echo)
+    run_demo(base, api_key, pause=pause, say=typer.echo)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from orderwire.app.runtime import Runtime
+from orderwire.domain.consent import consent_change
 from orderwire.integrations.whatsapp.webhook import Parsed
 from orderwire.store import queries
 from orderwire.store.tables import customers, inbound, message_statuses, messages
@@ -52,30 +53,30 @@ def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, not
             ).first()
             if row is None:
                 continue  # arrived before our own record of the send: applied when that lands
-            values: dict[str, object] = {
+            update: dict[str, object] = {
                 "status": queries.best_status(row.status, status.status),
                 "updated_at": now,
             }
             if status.status == "failed":
                 first = status.errors[0] if status.errors else {}
-                values |= {
+                update |= {
                     "needs_attention": True,
                     "error_code": str(first.get("code", "")),
                     "error_detail": str(first.get("title") or first.get("message") or "")[:500],
                 }
-            conn.execute(messages.update().where(messages.c.id == row.id).values(**values))
+            conn.execute(messages.update().where(messages.c.id == row.id).values(**update))
         for message in parsed.messages:
             if not message.phone:
                 continue  # username-only contacts are matched by user id once the bot lands
             customer_id = queries.upsert_customer(conn, rt.shop_id, message.phone, "", "en", now)
-            conn.execute(
-                customers.update()
-                .where(customers.c.id == customer_id)
-                .values(
-                    window_expires_at=message.at + SERVICE_WINDOW,
-                    user_id=message.user_id or customers.c.user_id,
-                )
-            )
+            values: dict[str, object] = {
+                "window_expires_at": message.at + SERVICE_WINDOW,
+                "user_id": message.user_id or customers.c.user_id,
+            }
+            consent = consent_change(message.text) if message.type in ("text", "button") else None
+            if consent is not None:
+                values["opted_out"] = not consent  # STOP must work (WhatsApp Business Policy)
+            conn.execute(customers.update().where(customers.c.id == customer_id).values(**values))
             queries.insert_ignore(
                 conn,
                 messages,

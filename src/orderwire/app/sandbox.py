@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -67,13 +68,14 @@ def conversation(rt: Runtime, phone: str) -> list[dict[str, Any]]:
             .order_by(sandbox_messages.c.id)
         ).all()
     shown = []
+    zone = ZoneInfo(rt.settings.timezone)
     for row in rows:
         payload = row.payload
         item: dict[str, Any] = {
             "direction": row.direction,
             "wamid": row.wamid,
             "status": row.status,
-            "at": row.created_at.strftime("%H:%M"),
+            "at": row.created_at.astimezone(zone).strftime("%H:%M"),
         }
         if payload.get("type") == "template":
             message = message_from_payload(payload)

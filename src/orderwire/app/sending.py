@@ -110,9 +110,24 @@ def attempt_send(message_id: int, attempt: int) -> str:
         row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
     if row is None or row.status not in SENDABLE:
         return "skipped"
+    if _opted_out(rt, row.customer_id):
+        with rt.engine.begin() as conn:
+            conn.execute(
+                messages.update()
+                .where(messages.c.id == row.id)
+                .values(status="suppressed", error_detail="customer opted out", updated_at=rt.clock())
+            )
+        return "skipped"
     pacer_for(rt).wait()
     result = rt.whatsapp.send(row.payload)
     return record_result(rt, row, result, attempt)
+
+
+def _opted_out(rt: Runtime, customer_id: int) -> bool:
+    with rt.engine.connect() as conn:
+        return bool(
+            conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar()
+        )
 
 
 def record_result(rt: Runtime, row: Any, result: SendResult, attempt: int) -> str:

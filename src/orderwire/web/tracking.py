@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -39,12 +40,62 @@ HEADLINE = {
 }
 
 
+LABELS = {
+    "en": {
+        "hi": "Hi",
+        "order": "Order",
+        "expected": "Expected by",
+        "shipment": "Shipment",
+        "courier": "Courier",
+        "assigned_soon": "Assigned soon",
+        "awb": "AWB",
+        "last_seen": "Last seen",
+        "attempts": "Failed attempts",
+        "courier_page": "Courier's own tracking page",
+        "journey": "Journey",
+        "items": "Items",
+        "total": "Total",
+        "to": "Delivering to",
+        "footer": "Questions? Reply to our WhatsApp message.",
+    },
+    "hi": {
+        "hi": "नमस्ते",
+        "order": "ऑर्डर",
+        "expected": "अनुमानित डिलीवरी",
+        "shipment": "शिपमेंट",
+        "courier": "कूरियर",
+        "assigned_soon": "जल्द तय होगा",
+        "awb": "AWB",
+        "last_seen": "आख़िरी जगह",
+        "attempts": "असफल प्रयास",
+        "courier_page": "कूरियर का ट्रैकिंग पेज",
+        "journey": "सफ़र",
+        "items": "सामान",
+        "total": "कुल",
+        "to": "डिलीवरी",
+        "footer": "कोई सवाल? हमारे WhatsApp संदेश का जवाब दें।",
+    },
+}
+SCAN_LABELS = {
+    "hi": {
+        "dispatched": "रवाना",
+        "in_transit": "रास्ते में",
+        "out_for_delivery": "डिलीवरी के लिए निकला",
+        "delivery_failed": "डिलीवरी नहीं हो पाई",
+        "rto_initiated": "वापसी शुरू",
+        "lost": "खो गया",
+        "delivered": "डिलीवर हो गया",
+        "rto_delivered": "दुकान को वापस पहुँचा",
+    }
+}
+
+
 def mask_name(name: str) -> str:
     """First name only: 'Asha Rao' -> 'Asha'."""
     return name.split(" ")[0] if name else ""
 
 
-def page_context(order: Order) -> dict[str, Any]:
+def page_context(order: Order, timezone: str) -> dict[str, Any]:
     """Everything the page shows, already masked and formatted."""
     lang = language_for(order.customer.language)
     rank = STAGE_RANK[order.stage]
@@ -60,8 +111,10 @@ def page_context(order: Order) -> dict[str, Any]:
         key=lambda p: p[1].at,
         reverse=True,
     )
+    zone = ZoneInfo(timezone)
     return {
         "lang": lang,
+        "t": LABELS[lang],
         "number": order.number,
         "name": mask_name(order.customer.name),
         "headline": HEADLINE[order.stage][lang],
@@ -85,8 +138,10 @@ def page_context(order: Order) -> dict[str, Any]:
         ],
         "scans": [
             {
-                "at": scan.at.strftime("%d %b, %H:%M UTC"),
-                "status": scan.status.value.replace("_", " "),
+                "at": scan.at.astimezone(zone).strftime("%d %b, %H:%M"),
+                "status": SCAN_LABELS.get(lang, {}).get(
+                    scan.status.value, scan.status.value.replace("_", " ")
+                ),
                 "location": scan.location,
                 "description": scan.description,
             }
@@ -98,15 +153,13 @@ def page_context(order: Order) -> dict[str, Any]:
 @router.get("/t/{token}", response_class=HTMLResponse, include_in_schema=False)
 def tracking_page(token: str, request: Request, rt: RuntimeDep) -> HTMLResponse:
     """The order's journey for whoever holds the link."""
-    if len(token) > 64:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
-    found = views.order_by_token(rt, token)
+    found = views.order_by_token(rt, token) if len(token) <= 64 else None
     if found is None:
         return templates.TemplateResponse(
             request, "tracking_missing.html", {}, status_code=status.HTTP_404_NOT_FOUND
         )
     order, _events = found
-    response = templates.TemplateResponse(request, "tracking.html", page_context(order))
+    response = templates.TemplateResponse(request, "tracking.html", page_context(order, rt.settings.timezone))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"

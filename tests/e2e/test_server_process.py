@@ -1,0 +1,238 @@
+"""The real `orderwire serve` process: a whole journey, checked at the exact Cloud API requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from orderwire.integrations.whatsapp.fake import status_webhook
+from orderwire.integrations.whatsapp.webhook import signature_for
+from tests.conftest import TEST_API_KEY, TEST_APP_SECRET, api, free_port, service_env, wait_for
+from tests.support.graph_server import GraphServer
+
+ORDERWIRE = str(Path(sys.executable).with_name("orderwire"))
+
+
+def start(env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [ORDERWIRE, "serve", "--port", str(port), *extra],
+        env={k: v for k, v in os.environ.items() if not k.startswith("ORDERWIRE_")} | env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(process.stdout.read().decode() if process.stdout else "exited")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(healthy, timeout=60, interval=0.2)
+    return process
+
+
+@pytest.fixture
+def server(tmp_path: Path, graph: GraphServer) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{tmp_path}/orderwire.db"
+    process = start(service_env(database_url, graph.url, url), port)
+    yield url, database_url
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def body_params(request: Any) -> list[str]:
+    return [
+        p["text"]
+        for c in request.body["template"]["components"]
+        if c["type"] == "body"
+        for p in c["parameters"]
+    ]
+
+
+def test_whole_journey_exact_cloud_api_requests(server: tuple[str, str], graph: GraphServer) -> None:
+    url, database_url = server
+    order = {
+        "order_id": "WEB-7731",
+        "number": "#7731",
+        "currency": "INR",
+        "customer": {"phone": "09876543210", "name": "Ravi Kumar", "language": "hi"},
+        "items": [{"name": "Steel Tiffin Box", "quantity": 1, "unit_price": 129900}],
+        "shipping_address": {"line1": "4 Park Street", "city": "Kolkata", "pincode": "700016"},
+        "payment_method": "cod",
+        "expected_delivery_date": "2026-12-04",
+    }
+    t0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+
+    def at(hours: float) -> str:
+        return (t0 + timedelta(hours=hours)).isoformat()
+
+    with api(url) as client:
+        assert client.get("/api/v1/orders/WEB-7731").status_code == 404
+        assert client.post("/api/v1/orders", json=order).status_code == 202
+        wait_for(lambda: len(graph.requests) == 1)
+        steps = [
+            {"type": "dispatched", "awb": "SR123", "courier": "Xpressbees", "occurred_at": at(1)},
+            {"type": "out_for_delivery", "awb": "SR123", "occurred_at": at(24)},
+            {"type": "delivery_failed", "awb": "SR123", "reason": "address not found", "occurred_at": at(30)},
+            {
+                "type": "out_for_delivery",
+                "awb": "SR123",
+                "agent_phone": "+919800000001",
+                "occurred_at": at(48),
+            },
+            {"type": "delivered", "awb": "SR123", "occurred_at": at(50)},
+        ]
+        for n, step in enumerate(steps, start=2):
+            assert client.post("/api/v1/orders/WEB-7731/events", json=step).status_code == 202
+            wait_for(lambda n=n: len(graph.requests) == n)
+        # Four days pass: the follow-up timer is a row with a due time; bring it forward.
+        engine = sa.create_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE jobs SET available_at = '2000-01-01 00:00:00' WHERE kind = 'timer_fired'")
+            )
+        engine.dispose()
+        wait_for(lambda: len(graph.requests) == 7)
+        view = client.get("/api/v1/orders/WEB-7731").json()
+
+    assert graph.templates() == [
+        "order_confirmation",
+        "order_dispatched",
+        "order_out_for_delivery",
+        "order_delivery_failed",
+        "order_out_for_delivery",
+        "order_delivered",
+        "order_follow_up",
+    ]
+    token = view["tracking_url"].rsplit("/", 1)[1]
+    confirmation, dispatched, _, failed, second_ofd, _, follow_up = graph.requests
+    assert all(r.path == "/v23.0/106540352242922/messages" for r in graph.requests)
+    assert all(r.authorization == "Bearer test-graph-token" for r in graph.requests)
+    assert confirmation.body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "919876543210",
+        "type": "template",
+        "template": {
+            "name": "order_confirmation",
+            "language": {"code": "hi"},
+            "components": [
+                {"type": "header", "parameters": [{"type": "text", "text": "#7731"}]},
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": t}
+                        for t in [
+                            "Ravi",
+                            "#7731",
+                            "1 × Steel Tiffin Box",
+                            "₹1,299.00",
+                            "4 Park Street, Kolkata, 700016",
+                            "शुक्र, 4 दिस॰",
+                        ]
+                    ],
+                },
+            ],
+        },
+    }
+    assert body_params(dispatched) == ["#7731", "Xpressbees", "SR123", "शुक्र, 4 दिस॰"]
+    assert dispatched.body["template"]["components"][-1]["parameters"] == [{"type": "text", "text": token}]
+    assert body_params(failed) == ["#7731", "address not found"]
+    assert [c["parameters"][0]["payload"] for c in failed.body["template"]["components"][1:]] == [
+        "ndr:reschedule:SR123",
+        "ndr:change_address:SR123",
+        "ndr:return:SR123",
+    ]
+    assert body_params(second_ofd)[2] == "डिलीवरी एजेंट का नंबर: +919800000001"
+    assert body_params(follow_up) == ["Ravi", "Steel Tiffin Box", "#7731"]
+    assert view["stage"] == "followed_up"
+    assert view["shipments"][0]["failed_attempts"] == [at(30)]
+
+
+def test_webhook_handshake_and_signed_statuses(server: tuple[str, str], graph: GraphServer) -> None:
+    url, _ = server
+    params = {"hub.mode": "subscribe", "hub.verify_token": "test-verify-token", "hub.challenge": "8731"}
+    answer = httpx.get(f"{url}/webhooks/whatsapp", params=params)
+    assert (answer.status_code, answer.text) == (200, "8731")
+    params["hub.verify_token"] = "wrong"
+    assert httpx.get(f"{url}/webhooks/whatsapp", params=params).status_code == 403
+    raw = json.dumps(
+        status_webhook("1", "wamid.unknown", "+919876543210", "sent", datetime.now(UTC))
+    ).encode()
+    signed = {"X-Hub-Signature-256": signature_for(TEST_APP_SECRET, raw), "content-type": "application/json"}
+    assert httpx.post(f"{url}/webhooks/whatsapp", content=raw, headers=signed).status_code == 200
+    assert (
+        httpx.post(
+            f"{url}/webhooks/whatsapp",
+            content=b"not json",
+            headers={"X-Hub-Signature-256": signature_for(TEST_APP_SECRET, b"not json")},
+        ).status_code
+        == 400
+    )
+    assert httpx.post(f"{url}/webhooks/whatsapp", content=raw).status_code == 401
+    # The API refuses anonymous callers and malformed orders with a reason.
+    assert httpx.get(f"{url}/api/v1/orders/x").status_code == 401
+    with api(url) as client:
+        bad = client.post("/api/v1/orders", json={"order_id": "x", "currency": "INR"})
+        assert bad.status_code == 422
+        phone = client.post(
+            "/api/v1/orders",
+            json={
+                "order_id": "x",
+                "currency": "INR",
+                "customer": {"phone": "12"},
+                "items": [{"name": "a", "quantity": 1, "unit_price": 1}],
+                "shipping_address": {"line1": "a", "city": "b", "pincode": "560001"},
+            },
+        )
+        assert phone.status_code == 422 and "phone" in phone.text
+    assert TEST_API_KEY not in httpx.get(f"{url}/openapi.json").text
+
+
+def test_make_run_demo_completes(tmp_path: Path) -> None:
+    """What `make run` does, in sandbox mode: the demo drives three orders to the follow-up."""
+    port = free_port()
+    env = {
+        "ORDERWIRE_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
+        "ORDERWIRE_API_KEY": TEST_API_KEY,
+        "ORDERWIRE_QUIET_HOURS_START": "0",
+        "ORDERWIRE_QUIET_HOURS_END": "0",
+    }
+    env = {k: v for k, v in env.items()} | {k: "" for k in ("ORDERWIRE_WHATSAPP_TOKEN",) if k in os.environ}
+    process = start(env, port, "--demo", "--demo-pause", "0.4")
+    try:
+        engine = sa.create_engine(f"sqlite:///{tmp_path}/demo.db")
+
+        def followed_up() -> bool:
+            with engine.connect() as conn:
+                stages = conn.execute(sa.text("SELECT stage FROM orders")).scalars().all()
+            return len(stages) == 3 and set(stages) == {"followed_up"}
+
+        wait_for(followed_up, timeout=90, interval=0.5)
+        with engine.connect() as conn:
+            chats = conn.execute(sa.text("SELECT COUNT(*) FROM sandbox_messages")).scalar_one()
+            failed = conn.execute(
+                sa.text("SELECT COUNT(*) FROM messages WHERE status = 'failed'")
+            ).scalar_one()
+        engine.dispose()
+        assert chats >= 3 * 6 and failed == 0
+        page = httpx.get(f"http://127.0.0.1:{port}/sandbox")
+        assert page.status_code == 200 and "Ravi Kumar" in page.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
