@@ -13,7 +13,8 @@ from orderwire.app import sending
 from orderwire.app.catalogue import load_catalogue
 from orderwire.app.pump import Pump
 from orderwire.app.runtime import Runtime, install, utc_now
-from orderwire.domain.policy import ShopPolicy
+from orderwire.app.tracking_poll import Poller
+from orderwire.domain.policy import EddRules, ShopPolicy
 from orderwire.integrations.whatsapp.client import CloudApiClient
 from orderwire.settings import Settings
 from orderwire.store import queries
@@ -50,6 +51,16 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
             follow_up_days=settings.follow_up_days,
             processing_update_threshold_minor=settings.processing_update_threshold_minor,
             default_delivery_days=settings.default_delivery_days,
+            edd=EddRules(
+                origin_pincode=settings.origin_pincode,
+                processing_days=settings.processing_days,
+                same_city_days=settings.transit_days_same_city,
+                same_state_days=settings.transit_days_same_state,
+                metro_days=settings.transit_days_metro,
+                rest_of_india_days=settings.transit_days_rest_of_india,
+                north_east_days=settings.transit_days_north_east,
+                holidays=settings.holiday_dates,
+            ),
         ),
         catalogue=load_catalogue(),
         whatsapp=CloudApiClient(api_url, whatsapp_token, settings.whatsapp_phone_number_id),
@@ -70,6 +81,7 @@ class Service:
     def __init__(self, rt: Runtime):
         self.rt = rt
         self.pump = Pump(rt)
+        self.poller = Poller(rt) if rt.settings.shiprocket_polling else None
 
     def start(self) -> None:
         """Launch DBOS (recovering this executor's pending work) and the pump."""
@@ -88,9 +100,13 @@ class Service:
         DBOS.launch()
         sending.register_queue(self.rt)
         self.pump.start()
+        if self.poller is not None:
+            self.poller.start()
 
     def stop(self) -> None:
         """Stop the pump and the durable engine."""
+        if self.poller is not None:
+            self.poller.stop()
         self.pump.stop()
         DBOS.destroy(workflow_completion_timeout_sec=0)
         self.rt.whatsapp.close()

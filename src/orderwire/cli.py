@@ -1,4 +1,4 @@
-"""The `orderwire` command: serve, migrate, demo."""
+"""The `orderwire` command: serve, migrate, demo, templates (lint, push, sync)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import logging
 import os
 import threading
 import time
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -14,7 +17,13 @@ import uvicorn
 
 from orderwire.settings import Settings
 
+if TYPE_CHECKING:
+    from orderwire.app.runtime import Runtime
+    from orderwire.integrations.whatsapp.templates import TemplateApiClient
+
 app = typer.Typer(help="Orderwire: order updates on WhatsApp.", no_args_is_help=True)
+templates = typer.Typer(help="WhatsApp templates: lint the catalogue, push it to Meta, sync statuses.")
+app.add_typer(templates, name="templates", no_args_is_help=True)
 
 
 @app.command()
@@ -77,6 +86,95 @@ def demo(
     if not api_key:
         raise typer.BadParameter("give --api-key or set ORDERWIRE_API_KEY")
     run_demo(url or Settings().public_url, api_key, say=typer.echo)
+
+
+@templates.command("lint")
+def templates_lint(
+    catalogue: Annotated[
+        Path | None, typer.Option(help="Catalogue directory (default: the packaged one).")
+    ] = None,
+) -> None:
+    """Check every template against WhatsApp's rules; exit 1 when there are errors."""
+    from orderwire.app.catalogue import CATALOGUE_DIR, load_catalogue
+    from orderwire.domain.template_lint import ERROR, lint_catalogue
+
+    definitions = load_catalogue(catalogue or CATALOGUE_DIR)
+    findings = lint_catalogue(definitions)
+    for finding in findings:
+        typer.echo(str(finding))
+    errors = sum(f.severity == ERROR for f in findings)
+    versions = sum(len(d.languages) for d in definitions.values())
+    typer.echo(f"{len(definitions)} templates, {versions} language versions: {errors} error(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _template_account() -> Iterator[tuple[Runtime, TemplateApiClient]]:
+    from orderwire.bootstrap import build_runtime
+    from orderwire.integrations.whatsapp.templates import TemplateApiClient
+
+    settings = Settings()
+    if settings.whatsapp_token is None or not settings.whatsapp_waba_id:
+        typer.echo("set ORDERWIRE_WHATSAPP_TOKEN and ORDERWIRE_WHATSAPP_WABA_ID first", err=True)
+        raise typer.Exit(2)
+    rt = build_runtime(settings)
+    token = settings.whatsapp_token.get_secret_value()
+    client = TemplateApiClient(settings.whatsapp_api_url, token, settings.whatsapp_waba_id)
+    try:
+        yield rt, client
+    finally:
+        client.close()
+        rt.whatsapp.close()
+        rt.engine.dispose()
+
+
+def _print_statuses(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        for language, known in row["languages"].items():
+            category = known["category"] or "-"
+            line = f"{row['name']:32} {language:5} {known['status']:17} {category:15} {known['reason']}"
+            typer.echo(line.rstrip())
+
+
+@templates.command("push")
+def templates_push() -> None:
+    """Submit new and changed templates to the WhatsApp Business Account (lint-clean ones only)."""
+    from orderwire.app import templates as use_cases
+    from orderwire.integrations.whatsapp.templates import GraphError
+
+    with _template_account() as (rt, client):
+        try:
+            report = use_cases.push(rt, client)
+        except GraphError as exc:
+            typer.echo(f"the Graph API refused: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    for label, keys in (
+        ("created", report.created),
+        ("edited", report.edited),
+        ("unchanged", report.unchanged),
+        ("skipped (lint errors)", report.skipped),
+        ("failed", report.failed),
+    ):
+        for key in keys:
+            typer.echo(f"{label:22} {key}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@templates.command("sync")
+def templates_sync() -> None:
+    """Pull each template's status and category from the WhatsApp Business Account."""
+    from orderwire.app import templates as use_cases
+    from orderwire.integrations.whatsapp.templates import GraphError
+
+    with _template_account() as (rt, client):
+        try:
+            rows = use_cases.sync(rt, client)
+        except GraphError as exc:
+            typer.echo(f"the Graph API refused: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    _print_statuses(rows)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from functools import cached_property
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GRAPH_API_URL = "https://graph.facebook.com/v23.0"
+SHIPROCKET_FORBIDDEN = ("shiprocket", "kartrocket", "sr", "kr")
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,7 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = GRAPH_API_URL
     whatsapp_token: SecretStr | None = None
     whatsapp_phone_number_id: str = "sandbox-number"
+    whatsapp_waba_id: str | None = None  # the WhatsApp Business Account holding the templates
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_rate_per_second: int = Field(default=80, ge=1, le=1000)
@@ -34,10 +38,62 @@ class Settings(BaseSettings):
     processing_update_threshold_minor: int = Field(default=500_000, ge=0)
     default_delivery_days: int = Field(default=5, ge=1, le=30)
 
+    # Expected delivery dates when the shop gives none (domain/edd.py): working days by zone.
+    origin_pincode: str = Field(default="", pattern=r"^([1-9][0-9]{5})?$")
+    processing_days: int = Field(default=1, ge=0, le=15)
+    transit_days_same_city: int = Field(default=1, ge=1, le=30)
+    transit_days_same_state: int = Field(default=2, ge=1, le=30)
+    transit_days_metro: int = Field(default=3, ge=1, le=30)
+    transit_days_rest_of_india: int = Field(default=5, ge=1, le=30)
+    transit_days_north_east: int = Field(default=7, ge=1, le=30)
+    holidays: str = ""  # comma-separated YYYY-MM-DD: no deliveries on these days
+
+    # Courier webhooks: a vendor whose secret is unset answers 401.
+    shiprocket_webhook_token: SecretStr | None = None
+    shiprocket_webhook_alias: str = "courier-a"
+    aftership_webhook_secret: SecretStr | None = None
+    delhivery_webhook_token: SecretStr | None = None
+    easypost_webhook_secret: SecretStr | None = None
+
+    # Polling Shiprocket's tracking API for parcels whose courier went quiet (off unless configured).
+    shiprocket_api_url: str = ""
+    shiprocket_api_email: str = ""
+    shiprocket_api_password: SecretStr | None = None
+    shiprocket_api_token: SecretStr | None = None
+    tracking_poll_after_seconds: int = Field(default=6 * 3600, ge=1)
+    tracking_poll_max_attempts: int = Field(default=8, ge=1, le=30)
+    tracking_poll_every_seconds: float = Field(default=30.0, gt=0)
+
     executor_id: str = "local"
     app_version: str = "1"
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("holidays")
+    @classmethod
+    def _dates(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            date.fromisoformat(part)
+        return value
+
+    @field_validator("shiprocket_webhook_alias")
+    @classmethod
+    def _shiprocket_safe(cls, value: str) -> str:
+        # Shiprocket refuses webhook URLs containing these words.
+        if not re.fullmatch(r"[a-z0-9-]+", value) or any(w in value for w in SHIPROCKET_FORBIDDEN):
+            raise ValueError(f"lowercase letters, digits and '-', without any of {SHIPROCKET_FORBIDDEN}")
+        return value
+
+    @property
+    def holiday_dates(self) -> frozenset[date]:
+        """The listed holidays."""
+        return frozenset(date.fromisoformat(p.strip()) for p in self.holidays.split(",") if p.strip())
+
+    @property
+    def shiprocket_polling(self) -> bool:
+        """True when Shiprocket's API is configured (a URL and a token or a login)."""
+        login = bool(self.shiprocket_api_email and self.shiprocket_api_password)
+        return bool(self.shiprocket_api_url) and (login or self.shiprocket_api_token is not None)
 
     @property
     def sandbox(self) -> bool:

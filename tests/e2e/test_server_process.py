@@ -221,7 +221,13 @@ def test_make_run_demo_completes(tmp_path: Path) -> None:
         def followed_up() -> bool:
             with engine.connect() as conn:
                 stages = conn.execute(sa.text("SELECT stage FROM orders")).scalars().all()
-            return len(stages) == 3 and set(stages) == {"followed_up"}
+                # The last follow-up is sent a moment after its order reaches the stage.
+                in_flight = conn.execute(
+                    sa.text(
+                        "SELECT COUNT(*) FROM messages WHERE status IN ('scheduled', 'queued', 'retrying')"
+                    )
+                ).scalar_one()
+            return len(stages) == 3 and set(stages) == {"followed_up"} and in_flight == 0
 
         wait_for(followed_up, timeout=90, interval=0.5)
         with engine.connect() as conn:

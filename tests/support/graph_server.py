@@ -1,7 +1,9 @@
 """A local fake of the Graph API's send endpoint, in Meta's wire format, recording every request.
 
 Answers follow the Cloud API reference: 200 with `messages[0].id`, or a scripted error body
-`{"error": {"message", "type", "code", "error_data": {"details"}, "fbtrace_id"}}`.
+`{"error": {"message", "type", "code", "error_data": {"details"}, "fbtrace_id"}}`. The account's template
+endpoints are served beside it (tests/support/template_server.py); a send of a template the account holds is
+answered as Meta would (paused, disabled, parameters that don't fit the approved version).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.routing import Route
 
 from orderwire.app.catalogue import load_catalogue
 from orderwire.integrations.whatsapp import fake
+from tests.support.template_server import FakeTemplates
 
 
 @dataclass
@@ -41,6 +44,7 @@ class GraphServer:
     latency: float = 0.0
     requests: list[Received] = field(default_factory=list)
     script: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
+    templates_api: FakeTemplates = field(default_factory=FakeTemplates)
     port: int = 0
     _server: uvicorn.Server | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,11 +85,18 @@ class GraphServer:
             await asyncio.sleep(self.latency)
         if scripted is not None:
             return JSONResponse(scripted[1], status_code=scripted[0])
+        refused = self.templates_api.send_problem(body) if body.get("type") == "template" else None
+        if refused is not None:
+            return JSONResponse(refused[1], status_code=refused[0])
         status, answer = fake.accept_send(body, load_catalogue(), fake.new_wamid())
         return JSONResponse(answer, status_code=status)
 
     def __enter__(self) -> GraphServer:
-        app = Starlette(routes=[Route("/v23.0/{number}/messages", self._send, methods=["POST"])])
+        routes = [
+            Route("/v23.0/{number}/messages", self._send, methods=["POST"]),
+            *self.templates_api.routes(),
+        ]
+        app = Starlette(routes=routes)
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]

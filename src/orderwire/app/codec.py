@@ -49,7 +49,7 @@ def decode(kind: str, data: dict[str, Any]) -> Event:
         return ShipmentUpdated(
             **{
                 **data,
-                "status": ShipmentStatus(data["status"]),
+                "status": ShipmentStatus(data["status"]) if data.get("status") else None,
                 "occurred_at": at,
                 "edd": date.fromisoformat(edd) if edd else None,
             }

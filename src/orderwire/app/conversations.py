@@ -1,4 +1,4 @@
-"""WhatsApp webhook use case: store the delivery, then record statuses and inbound messages."""
+"""WhatsApp webhook use case: store the delivery, then record statuses, template changes, inbound messages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from orderwire.app import templates
 from orderwire.app.runtime import Runtime
 from orderwire.domain.consent import consent_change
 from orderwire.integrations.whatsapp.webhook import Parsed
@@ -65,6 +66,8 @@ def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, not
                     "error_detail": str(first.get("title") or first.get("message") or "")[:500],
                 }
             conn.execute(messages.update().where(messages.c.id == row.id).values(**update))
+        for change in parsed.templates:
+            templates.record_update(conn, rt.shop_id, change, now)
         for message in parsed.messages:
             if not message.phone:
                 continue  # username-only contacts are matched by user id once the bot lands

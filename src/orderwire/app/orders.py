@@ -10,19 +10,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from orderwire.app import codec
+from orderwire.app import codec, poll_schedule
 from orderwire.app.runtime import Runtime
-from orderwire.domain.events import Event, OrderPlaced, TimerFired
-from orderwire.domain.lifecycle import Decision, MessageIntent, decide
+from orderwire.domain.events import Event, OrderPlaced, ShipmentUpdated, TimerFired
+from orderwire.domain.lifecycle import Decision, MessageIntent, Outcome, decide
 from orderwire.domain.messages import compose
 from orderwire.domain.model import Order, order_from_json, to_json
 from orderwire.domain.templates import TemplateError, validate
+from orderwire.integrations.base import Routed
 from orderwire.integrations.whatsapp.client import template_payload
 from orderwire.store import queries
 from orderwire.store.tables import customers, inbound, jobs, messages, orders, timeline
@@ -43,7 +45,7 @@ def submit(
     source: str,
     dedupe_key: str,
     body: str,
-    events: list[tuple[str, Event]],
+    events: Sequence[tuple[str, Event] | Routed],
     topic: str = "",
     note: str = "",
 ) -> Submitted:
@@ -63,12 +65,15 @@ def submit(
                 )
             )
             inbound_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-            for ref, event in events:
+            for item in events:
+                # A Routed event may name a second reference, tried when the first names no known order.
+                ref, event = item[0], item[1]
                 conn.execute(
                     jobs.insert().values(
                         shop_id=rt.shop_id,
                         inbound_id=inbound_id,
                         order_ref=ref,
+                        alt_ref=(item.fallback or None) if isinstance(item, Routed) else None,
                         kind=codec.event_kind(event),
                         payload=codec.encode(event),
                         status="pending",
@@ -136,6 +141,8 @@ def _backoff(attempts: int) -> timedelta:
 def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) -> str:
     event = codec.decode(job.kind, job.payload)
     row = queries.lock_order(conn, rt.shop_id, job.order_ref)
+    if row is None and job.alt_ref:
+        row = queries.lock_order(conn, rt.shop_id, job.alt_ref)
     if row is None and not isinstance(event, OrderPlaced):
         return "parked"  # the order is not known yet: wait for it (unpark_jobs)
     current = order_from_json(row.state) if row is not None else None
@@ -157,6 +164,10 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
         )
     )
     _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
+    if isinstance(event, ShipmentUpdated) and decision.outcome in (Outcome.APPLIED, Outcome.IGNORED):
+        shipment = decision.order.shipment(event.awb)
+        if shipment is not None:
+            poll_schedule.watch(conn, rt, shipment, now)
     queries.unpark_jobs(conn, rt.shop_id, _ref_names(decision.order), now)
     return "done"
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from orderwire.app.runtime import Runtime
 from orderwire.domain.templates import render_text
-from orderwire.integrations.whatsapp.fake import message_from_payload
+from orderwire.integrations.whatsapp.client import message_from_payload
 from orderwire.store.tables import customers, jobs, messages, sandbox_messages
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
+from orderwire.app import templates
 from orderwire.app.runtime import Runtime, current
-from orderwire.integrations.whatsapp.client import SendResult, Verdict
+from orderwire.integrations.whatsapp.client import TEMPLATE_STATUS_FOR_CODE, SendResult, Verdict
 from orderwire.store import queries
 from orderwire.store.tables import customers, messages
 
@@ -93,7 +94,7 @@ def send_message(message_id: int) -> str:
     rt = current()
     for attempt in range(1, rt.settings.send_max_attempts + 1):
         verdict = attempt_send(message_id, attempt)
-        if verdict in ("skipped", *FINAL.values()):
+        if verdict in ("skipped", "held", *FINAL.values()):
             return verdict
         base = rt.settings.send_retry_base_seconds
         factor = 4 if verdict == Verdict.SLOW_DOWN else 2
@@ -104,7 +105,11 @@ def send_message(message_id: int) -> str:
 
 @DBOS.step()
 def attempt_send(message_id: int, attempt: int) -> str:
-    """One request to the Cloud API, and its result recorded against the message."""
+    """One request to the Cloud API, and its result recorded against the message.
+
+    The template gate runs here, not when the message is created: a template's status can change in between
+    (pauses last hours, quiet hours defer messages), and only the status at send time matters.
+    """
     rt = current()
     with rt.engine.connect() as conn:
         row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
@@ -118,9 +123,12 @@ def attempt_send(message_id: int, attempt: int) -> str:
                 .values(status="suppressed", error_detail="customer opted out", updated_at=rt.clock())
             )
         return "skipped"
+    payload = templates.gate(rt, row)
+    if payload is None:
+        return "held"
     pacer_for(rt).wait()
-    result = rt.whatsapp.send(row.payload)
-    return record_result(rt, row, result, attempt)
+    result = rt.whatsapp.send(payload)
+    return record_result(rt, row, result, attempt, payload)
 
 
 def _opted_out(rt: Runtime, customer_id: int) -> bool:
@@ -130,7 +138,9 @@ def _opted_out(rt: Runtime, customer_id: int) -> bool:
         )
 
 
-def record_result(rt: Runtime, row: Any, result: SendResult, attempt: int) -> str:
+def record_result(
+    rt: Runtime, row: Any, result: SendResult, attempt: int, payload: dict[str, Any] | None = None
+) -> str:
     """Store what Meta answered; a final failure is flagged for staff."""
     now = rt.clock()
     values: dict[str, Any] = {
@@ -147,6 +157,12 @@ def record_result(rt: Runtime, row: Any, result: SendResult, attempt: int) -> st
         elif status == "failed":
             values["needs_attention"] = True
             log.warning("message %s failed: %s", row.id, result.error_code)
+        if result.verdict is Verdict.TEMPLATE_UNAVAILABLE:
+            # Meta knows better than our records: remember it, and the next attempt falls back or holds.
+            sent = (payload or row.payload).get("template", {})
+            name, language = str(sent.get("name", "")), str(sent.get("language", {}).get("code", ""))
+            meta_says = TEMPLATE_STATUS_FOR_CODE[result.error_code]
+            templates.upsert(conn, rt.shop_id, name, language, now, status=meta_says, status_at=now)
         if result.verdict is Verdict.UNREACHABLE:
             conn.execute(
                 customers.update().where(customers.c.id == row.customer_id).values(unreachable_at=now)

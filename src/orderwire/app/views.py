@@ -29,7 +29,7 @@ def pending_events(rt: Runtime, order_id: str) -> int:
                 .select_from(jobs)
                 .where(
                     jobs.c.shop_id == rt.shop_id,
-                    jobs.c.order_ref == f"order:{order_id}",
+                    sa.or_(jobs.c.order_ref == f"order:{order_id}", jobs.c.alt_ref == f"order:{order_id}"),
                     jobs.c.status.in_(("parked", "pending")),
                 )
             ).scalar_one()

@@ -33,10 +33,14 @@ class ProcessingStarted:
 
 @dataclass(frozen=True)
 class ShipmentUpdated:
-    """A courier scan or a shop's fulfilment update for one parcel (identified by AWB)."""
+    """A courier scan or a shop's fulfilment update for one parcel (identified by AWB).
+
+    `status` is None for a courier status with no canonical meaning: it is recorded (with the courier's
+    own words in `raw_status`) but moves nothing. `is_return` marks a return pickup (customer to shop).
+    """
 
     awb: str
-    status: ShipmentStatus
+    status: ShipmentStatus | None
     occurred_at: datetime
     courier: str = ""
     tracking_url: str = ""
@@ -46,6 +50,8 @@ class ShipmentUpdated:
     delivery_window: str = ""
     agent_phone: str = ""
     reason: str = ""
+    raw_status: str = ""
+    is_return: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from orderwire.domain.edd import promise
 from orderwire.domain.events import (
     Event,
     OrderCancelled,
@@ -31,7 +32,6 @@ from orderwire.domain.model import (
 )
 from orderwire.domain.policy import (
     ShopPolicy,
-    default_edd,
     follow_up_due,
     outside_quiet_hours,
     wants_processing_update,
@@ -49,6 +49,7 @@ class MessageKind(StrEnum):
     DELIVERED = "delivered"
     FOLLOW_UP = "follow_up"
     CANCELLED = "cancelled"
+    DELAYED = "delayed"
 
 
 class Outcome(StrEnum):
@@ -119,7 +120,8 @@ def _confirmation(order: Order, now: datetime) -> MessageIntent:
 def _order_placed(order: Order | None, event: OrderPlaced, now: datetime, policy: ShopPolicy) -> Decision:
     incoming = event.order
     if incoming.edd is None:
-        incoming = dataclasses.replace(incoming, edd=default_edd(incoming.placed_at, policy))
+        edd = promise(incoming.placed_at, incoming.address.pincode, policy)
+        incoming = dataclasses.replace(incoming, edd=edd)
     if order is None:
         new = dataclasses.replace(incoming, stage=Stage.PLACED, shipments=())
         if new.payment is PaymentMethod.COD or new.paid:
@@ -190,12 +192,20 @@ def _progress(status: ShipmentStatus, at: datetime | None) -> tuple[int, float, 
     return (phase, moment, failed_last)
 
 
+def _same_scan(a: Scan, b: Scan) -> bool:
+    return a.at == b.at and a.status == b.status and (a.status is not None or a.raw_status == b.raw_status)
+
+
 def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, policy: ShopPolicy) -> Decision:
     existing = order.shipment(event.awb)
-    scan = Scan(event.occurred_at, event.status, event.location, event.description)
-    if existing is not None and any(s.at == scan.at and s.status == scan.status for s in existing.scans):
-        return Decision(order, Outcome.DUPLICATE, f"{event.status.value} scan seen before")
-    before = existing or Shipment(awb=event.awb, status=event.status, status_at=None)
+    scan = Scan(event.occurred_at, event.status, event.location, event.description, event.raw_status)
+    what = event.status.value if event.status is not None else repr(event.raw_status)
+    if existing is not None and any(_same_scan(s, scan) for s in existing.scans):
+        return Decision(order, Outcome.DUPLICATE, f"{what} scan seen before")
+    # A parcel first heard of through a status we cannot read is at least booked with the courier.
+    before = existing or Shipment(awb=event.awb, status=ShipmentStatus.PICKUP_PENDING, status_at=None)
+    # Only the courier's latest word on the EDD counts: a late scan carries an out-of-date one.
+    newest = all(s.at <= event.occurred_at for s in before.scans)
     failures = before.failed_attempts
     if event.status is ShipmentStatus.DELIVERY_FAILED:
         failures = tuple(sorted({*failures, event.occurred_at}))
@@ -203,12 +213,10 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
         before,
         courier=event.courier or before.courier,
         tracking_url=event.tracking_url or before.tracking_url,
-        edd=event.edd or before.edd,
+        edd=event.edd if (event.edd and newest) else before.edd,
+        is_return=before.is_return or event.is_return,
         failed_attempts=failures,
         scans=tuple(sorted((*before.scans, scan), key=lambda s: s.at)),
-    )
-    moves = existing is None or _progress(event.status, event.occurred_at) > _progress(
-        existing.status, existing.status_at
     )
     if order.stage is Stage.CANCELLED:
         return Decision(
@@ -217,29 +225,74 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
             "shipment scan on a cancelled order",
             alerts=("shipment moving for a cancelled order",),
         )
+    if event.status is None:
+        decision = Decision(
+            order.with_shipment(shipment),
+            Outcome.IGNORED,
+            f"courier status {event.raw_status!r} not understood: recorded",
+            alerts=(f"shipment {event.awb}: unknown courier status {event.raw_status!r}",),
+        )
+        return _delay_notice(decision, before, shipment.awb, now, policy)
+    status = event.status
+    moves = (
+        existing is None
+        or existing.status_at is None
+        or _progress(status, event.occurred_at) > _progress(existing.status, existing.status_at)
+    )
     if not moves:
-        return Decision(order.with_shipment(shipment), Outcome.STALE, "older than the latest scan")
+        if not newest:
+            return Decision(order.with_shipment(shipment), Outcome.STALE, "older than the latest scan")
+        decision = Decision(order.with_shipment(shipment), Outcome.APPLIED, f"{status.value} scan, no change")
+        return _delay_notice(decision, before, shipment.awb, now, policy)
     shipment = dataclasses.replace(
         shipment,
-        status=event.status,
+        status=status,
         status_at=event.occurred_at,
         delivery_window=event.delivery_window or shipment.delivery_window,
         agent_phone=event.agent_phone or shipment.agent_phone,
-        failure_reason=event.reason if event.status is ShipmentStatus.DELIVERY_FAILED else "",
+        failure_reason=event.reason if status is ShipmentStatus.DELIVERY_FAILED else "",
     )
-    updated = order.with_shipment(shipment)
-    stage = _stage_from_shipments(updated)
-    if STAGE_RANK[stage] < STAGE_RANK[order.stage]:
-        stage = order.stage
-    updated = dataclasses.replace(updated, stage=stage)
+    if shipment.is_return:
+        return Decision(
+            order.with_shipment(shipment),
+            Outcome.APPLIED,
+            f"return shipment {status.value}",
+            alerts=_return_alerts(shipment),
+        )
+    return _delay_notice(
+        _forward_moved(order, shipment, existing, event, now, policy), before, shipment.awb, now, policy
+    )
+
+
+def _return_alerts(shipment: Shipment) -> tuple[str, ...]:
+    """Returns are the shop's business: staff hear of their end, the customer hears nothing."""
+    if shipment.status is ShipmentStatus.DELIVERED:
+        return (f"return {shipment.awb} delivered back to the shop",)
+    if not shipment.in_motion:
+        return (f"return {shipment.awb}: {shipment.status.value}",)
+    return ()
+
+
+def _forward_moved(
+    order: Order,
+    shipment: Shipment,
+    existing: Shipment | None,
+    event: ShipmentUpdated,
+    now: datetime,
+    policy: ShopPolicy,
+) -> Decision:
+    """A parcel on its way to the customer moved on: the stage, the messages and the timers."""
+    awb, status = shipment.awb, shipment.status
     messages: list[MessageIntent] = []
     timers: list[TimerIntent] = []
     alerts: list[str] = []
-    awb = shipment.awb
-    status = event.status
+    phase = SHIPMENT_PHASE[status]
     if status in (ShipmentStatus.DISPATCHED, ShipmentStatus.IN_TRANSIT):
-        if existing is None:  # the first news of this parcel, whichever scan brings it
+        # The first news of this parcel leaving the shop, whichever scan brings it.
+        if existing is None or SHIPMENT_PHASE[existing.status] < SHIPMENT_PHASE[ShipmentStatus.DISPATCHED]:
             messages.append(MessageIntent(MessageKind.DISPATCHED, f"{awb}:dispatched", now, awb))
+            promised = shipment.edd or order.with_shipment(shipment).expected_delivery
+            shipment = dataclasses.replace(shipment, notified_edd=promised)
     elif status in (ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERY_FAILED):
         # Couriers make one attempt a day: one message per parcel, kind and local day, so repeated
         # scans of one attempt (and any arrival order) never message twice.
@@ -256,8 +309,13 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
             messages.append(MessageIntent(MessageKind(status.value), key, now, awb))
     elif status is ShipmentStatus.DELIVERED:
         messages.append(MessageIntent(MessageKind.DELIVERED, f"{awb}:delivered", now, awb))
-    else:
+    elif status is not ShipmentStatus.PICKUP_PENDING:
         alerts.append(f"shipment {awb}: {status.value}")
+    updated = order.with_shipment(shipment)
+    stage = _stage_from_shipments(updated) or order.stage
+    if STAGE_RANK[stage] < STAGE_RANK[order.stage]:
+        stage = order.stage
+    updated = dataclasses.replace(updated, stage=stage)
     if stage is Stage.DELIVERED and order.stage is not Stage.DELIVERED:
         updated = dataclasses.replace(updated, delivered_at=event.occurred_at)
         timers.append(TimerIntent(FOLLOW_UP_TIMER, follow_up_due(event.occurred_at, policy)))
@@ -266,16 +324,42 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
         Outcome.APPLIED,
         f"shipment {status.value}",
         tuple(messages),
-        cancel_messages=("processing",),
+        cancel_messages=("processing",) if phase >= SHIPMENT_PHASE[ShipmentStatus.DISPATCHED] else (),
         timers=tuple(timers),
         alerts=tuple(alerts),
     )
 
 
-def _stage_from_shipments(order: Order) -> Stage:
-    """The order is as far as its least advanced parcel."""
-    stages = [SHIPMENT_TO_STAGE[s.status] for s in order.shipments]
-    return min(stages, key=lambda st: STAGE_RANK[st])
+def _delay_notice(
+    decision: Decision, before: Shipment, awb: str, now: datetime, policy: ShopPolicy
+) -> Decision:
+    """One short message when the courier's EDD slips a day or more past what the customer was told.
+
+    Not when the decision already sends something (that message carries the news), not once the parcel
+    is out for delivery or beyond, and never for returns or orders the customer was not confirmed.
+    """
+    order = decision.order
+    shipment = order.shipment(awb)
+    if decision.messages or shipment is None or shipment.edd is None or shipment.edd == before.edd:
+        return decision
+    confirmed = order.paid or order.payment is PaymentMethod.COD
+    if not (shipment.forward and confirmed) or SHIPMENT_PHASE[shipment.status] >= DELIVERY_PHASE:
+        return decision
+    told = shipment.notified_edd or order.edd
+    if told is None or shipment.edd < told + timedelta(days=1):
+        return decision
+    key = f"{awb}:delayed:{shipment.edd.isoformat()}"
+    notice = MessageIntent(MessageKind.DELAYED, key, outside_quiet_hours(now, policy), awb)
+    informed = order.with_shipment(dataclasses.replace(shipment, notified_edd=shipment.edd))
+    return dataclasses.replace(
+        decision, order=informed, messages=(notice,), note=f"{decision.note}; EDD slipped"
+    )
+
+
+def _stage_from_shipments(order: Order) -> Stage | None:
+    """The order is as far as its least advanced parcel on its way to the customer."""
+    stages = [SHIPMENT_TO_STAGE[s.status] for s in order.shipments if s.forward]
+    return min(stages, key=lambda st: STAGE_RANK[st]) if stages else None
 
 
 def _cancelled(order: Order, event: OrderCancelled, now: datetime) -> Decision:

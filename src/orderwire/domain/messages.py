@@ -24,6 +24,7 @@ TEMPLATE_FOR: dict[MessageKind, str] = {
     MessageKind.DELIVERED: "order_delivered",
     MessageKind.FOLLOW_UP: "order_follow_up",
     MessageKind.CANCELLED: "order_cancelled",
+    MessageKind.DELAYED: "order_delayed",
 }
 
 SUPPORTED_LANGUAGES = ("en", "hi")
@@ -136,6 +137,9 @@ def compose(kind: MessageKind, order: Order, awb: str, tracking_token: str) -> O
                 ButtonParameter(2, "quick_reply", f"ndr:return:{awb}"),
             ),
         )
+    if kind is MessageKind.DELAYED:
+        s = _require(shipment, awb)
+        return message((number, format_day(s.edd or order.expected_delivery, lang)), buttons=(track,))
     if kind is MessageKind.DELIVERED:
         return message(
             (number, _one_line(order.item_summary)),

@@ -28,37 +28,56 @@ class Stage(StrEnum):
 class ShipmentStatus(StrEnum):
     """Canonical shipment statuses every courier adapter maps into."""
 
+    PICKUP_PENDING = "pickup_pending"  # AWB booked, label or manifest made; the courier has not got it yet
     DISPATCHED = "dispatched"
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERY_FAILED = "delivery_failed"
     RTO_INITIATED = "rto_initiated"
     LOST = "lost"
+    DAMAGED = "damaged"  # damaged, destroyed or disposed of: it will not arrive
     DELIVERED = "delivered"
     RTO_DELIVERED = "rto_delivered"
+    CANCELLED = "cancelled"  # this AWB was cancelled; the order itself may ship under another
 
 
 # A shipment only moves forward along these phases. Within the delivery phase (out for delivery and
 # failed attempts alternate) the latest scan by time wins, so any arrival order ends in one state.
 SHIPMENT_PHASE: dict[ShipmentStatus, int] = {
+    ShipmentStatus.PICKUP_PENDING: 5,
     ShipmentStatus.DISPATCHED: 10,
     ShipmentStatus.IN_TRANSIT: 20,
     ShipmentStatus.OUT_FOR_DELIVERY: 30,
     ShipmentStatus.DELIVERY_FAILED: 30,
     ShipmentStatus.RTO_INITIATED: 40,
     ShipmentStatus.LOST: 45,
+    ShipmentStatus.DAMAGED: 47,
     ShipmentStatus.DELIVERED: 50,
     ShipmentStatus.RTO_DELIVERED: 55,
+    ShipmentStatus.CANCELLED: 60,
 }
 DELIVERY_PHASE = 30
+# Nothing more will happen to a parcel in these states (no courier news is awaited).
+SHIPMENT_FINAL = frozenset(
+    {
+        ShipmentStatus.LOST,
+        ShipmentStatus.DAMAGED,
+        ShipmentStatus.DELIVERED,
+        ShipmentStatus.RTO_DELIVERED,
+        ShipmentStatus.CANCELLED,
+    }
+)
 
+# A cancelled AWB says nothing about the order's progress, so it has no stage (see `Order.forward`).
 SHIPMENT_TO_STAGE: dict[ShipmentStatus, Stage] = {
+    ShipmentStatus.PICKUP_PENDING: Stage.PROCESSING,
     ShipmentStatus.DISPATCHED: Stage.DISPATCHED,
     ShipmentStatus.IN_TRANSIT: Stage.DISPATCHED,
     ShipmentStatus.OUT_FOR_DELIVERY: Stage.OUT_FOR_DELIVERY,
     ShipmentStatus.DELIVERY_FAILED: Stage.DELIVERY_FAILED,
     ShipmentStatus.RTO_INITIATED: Stage.RTO,
     ShipmentStatus.LOST: Stage.LOST,
+    ShipmentStatus.DAMAGED: Stage.LOST,
     ShipmentStatus.DELIVERED: Stage.DELIVERED,
     ShipmentStatus.RTO_DELIVERED: Stage.RTO,
 }
@@ -133,12 +152,16 @@ class Customer:
 
 @dataclass(frozen=True)
 class Scan:
-    """One courier scan, kept for the timeline and the tracking page."""
+    """One courier scan, kept for the timeline and the tracking page.
+
+    `status` is None when the courier's status (kept in `raw_status`) has no canonical meaning.
+    """
 
     at: datetime
-    status: ShipmentStatus
+    status: ShipmentStatus | None
     location: str = ""
     description: str = ""
+    raw_status: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +179,18 @@ class Shipment:
     agent_phone: str = ""
     failure_reason: str = ""
     scans: tuple[Scan, ...] = ()
+    is_return: bool = False
+    notified_edd: date | None = None  # the date the customer was last told for this parcel
+
+    @property
+    def forward(self) -> bool:
+        """A parcel on its way to the customer (not a return pickup, not a cancelled AWB)."""
+        return not self.is_return and self.status is not ShipmentStatus.CANCELLED
+
+    @property
+    def in_motion(self) -> bool:
+        """True while more courier news is expected."""
+        return self.status not in SHIPMENT_FINAL
 
     @property
     def last_location(self) -> str:
@@ -210,8 +245,8 @@ class Order:
 
     @property
     def expected_delivery(self) -> date | None:
-        """The latest EDD among moving shipments, else the order's promise."""
-        dates = [s.edd for s in self.shipments if s.edd is not None]
+        """The latest EDD among parcels on their way to the customer, else the order's promise."""
+        dates = [s.edd for s in self.shipments if s.edd is not None and s.forward]
         return max(dates) if dates else self.edd
 
 
@@ -255,12 +290,15 @@ def order_from_json(data: dict[str, Any]) -> Order:
             scans=tuple(
                 Scan(
                     at=datetime.fromisoformat(sc["at"]),
-                    status=ShipmentStatus(sc["status"]),
+                    status=ShipmentStatus(sc["status"]) if sc["status"] else None,
                     location=sc["location"],
                     description=sc["description"],
+                    raw_status=sc.get("raw_status", ""),
                 )
                 for sc in s["scans"]
             ),
+            is_return=bool(s.get("is_return", False)),
+            notified_edd=d8(s.get("notified_edd")),
         )
         for s in data["shipments"]
     )

@@ -10,6 +10,24 @@ from orderwire.domain.model import Order
 
 
 @dataclass(frozen=True)
+class EddRules:
+    """How the shop promises a delivery date when neither it nor the courier gave one.
+
+    Days are working days (no Sundays, no `holidays`): `processing_days` to hand the parcel over, then
+    the transit days of the zone from `origin_pincode` to the customer's PIN code (see domain/edd.py).
+    """
+
+    origin_pincode: str = ""
+    processing_days: int = 1
+    same_city_days: int = 1
+    same_state_days: int = 2
+    metro_days: int = 3
+    rest_of_india_days: int = 5
+    north_east_days: int = 7
+    holidays: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
 class ShopPolicy:
     """What a shop configures; defaults suit an Indian shop."""
 
@@ -19,6 +37,7 @@ class ShopPolicy:
     follow_up_days: int = 4
     processing_update_threshold_minor: int = 500_000
     default_delivery_days: int = 5
+    edd: EddRules = EddRules()
 
     def __post_init__(self) -> None:
         if not 3 <= self.follow_up_days <= 7:
@@ -71,4 +90,4 @@ def add_delivery_days(start: date, days: int, holidays: frozenset[date] = frozen
 def default_edd(placed_at: datetime, policy: ShopPolicy) -> date:
     """The promise made when neither the shop nor the courier gave an EDD."""
     local = placed_at.astimezone(ZoneInfo(policy.timezone)).date()
-    return add_delivery_days(local, policy.default_delivery_days)
+    return add_delivery_days(local, policy.default_delivery_days, policy.edd.holidays)

@@ -9,7 +9,7 @@ more than four consecutive spaces (error 132018), and counts must match the defi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
@@ -30,6 +30,7 @@ class Button:
     type: str
     text: str
     url: str = ""
+    example: str = ""  # a sample URL suffix, required by Meta's review when the URL has a variable
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class TemplateLanguage:
     footer: str = ""
     buttons: tuple[Button, ...] = ()
     examples: tuple[str, ...] = ()
+    header_example: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class TemplateDefinition:
     category: str
     kind: str
     languages: dict[str, TemplateLanguage] = field(default_factory=dict)
+    fallback: str = ""  # a sibling template of the same kind, sent when this one cannot be
 
     def version(self, language: str) -> tuple[str, TemplateLanguage]:
         """The version for `language`, falling back to English."""
@@ -122,11 +125,27 @@ def validate(message: OutboundMessage, definition: TemplateDefinition) -> None:
         if needs and param is None:
             raise TemplateError(f"button {index} ({button.type}) needs a parameter")
         if param is not None:
+            if not needs:
+                raise TemplateError(f"button {index} ({button.type}) takes no parameter")
             if param.sub_type != button.type.lower():
                 raise TemplateError(f"button {index} is {button.type}, not {param.sub_type}")
             _check_value(param.value, f"button {index}")
     if given:
         raise TemplateError(f"parameters for buttons the template lacks: {sorted(given)}")
+
+
+def adapt(message: OutboundMessage, sibling: TemplateDefinition) -> OutboundMessage:
+    """The same values addressed to a sibling template: body as is, header and buttons where it has them."""
+    if message.language not in sibling.languages:
+        raise TemplateError(f"{sibling.name} has no {message.language!r} version")
+    version = sibling.languages[message.language]
+    buttons = tuple(
+        b
+        for b in message.buttons
+        if b.index < len(version.buttons) and version.buttons[b.index].type.lower() == b.sub_type
+    )
+    header = message.header if placeholder_count(version.header) else ()
+    return replace(message, template=sibling.name, header=header, buttons=buttons)
 
 
 def render_text(message: OutboundMessage, definition: TemplateDefinition) -> dict[str, Any]:
@@ -156,9 +175,15 @@ def definition_from_dict(data: dict[str, Any]) -> TemplateDefinition:
             body=v["body"],
             header=v.get("header", ""),
             footer=v.get("footer", ""),
-            buttons=tuple(Button(b["type"], b["text"], b.get("url", "")) for b in v.get("buttons", [])),
+            buttons=tuple(
+                Button(b["type"], b["text"], b.get("url", ""), b.get("example", ""))
+                for b in v.get("buttons", [])
+            ),
             examples=tuple(v.get("examples", [])),
+            header_example=v.get("header_example", ""),
         )
         for code, v in data["languages"].items()
     }
-    return TemplateDefinition(data["name"], data["category"], data["kind"], languages)
+    return TemplateDefinition(
+        data["name"], data["category"], data["kind"], languages, fallback=data.get("fallback", "")
+    )

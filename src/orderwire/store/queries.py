@@ -28,6 +28,7 @@ MESSAGE_STATUS_RANK = {
     "delivered": 5,
     "read": 6,
     "failed": 7,
+    "held": 7,
     "cancelled": 8,
     "suppressed": 8,
 }
@@ -122,7 +123,11 @@ def unpark_jobs(conn: sa.Connection, shop_id: str, refs: list[str], now: datetim
     """Release events that waited for this order; they run next, in arrival order."""
     result = conn.execute(
         jobs.update()
-        .where(jobs.c.shop_id == shop_id, jobs.c.status == "parked", jobs.c.order_ref.in_(refs))
+        .where(
+            jobs.c.shop_id == shop_id,
+            jobs.c.status == "parked",
+            sa.or_(jobs.c.order_ref.in_(refs), jobs.c.alt_ref.in_(refs)),
+        )
         .values(status="pending", available_at=now)
     )
     return int(result.rowcount)

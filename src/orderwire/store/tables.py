@@ -114,6 +114,9 @@ jobs = sa.Table(
     sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
     sa.Column("inbound_id", sa.ForeignKey("inbound.id")),
     sa.Column("order_ref", sa.String(200), nullable=False),
+    # Where to look when `order_ref` names no known order: a courier event by AWB falls back to the
+    # channel order id it also carries.
+    sa.Column("alt_ref", sa.String(200)),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("payload", JSONType, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -126,6 +129,7 @@ jobs = sa.Table(
     sa.UniqueConstraint("shop_id", "dedupe_key", name="uq_jobs_shop_dedupe"),
     sa.Index("ix_jobs_due", "status", "available_at"),
     sa.Index("ix_jobs_ref", "shop_id", "order_ref", "status"),
+    sa.Index("ix_jobs_alt_ref", "shop_id", "alt_ref", "status"),
 )
 
 timeline = sa.Table(
@@ -189,4 +193,22 @@ sandbox_messages = sa.Table(
     sa.Column("payload", JSONType, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+template_statuses = sa.Table(
+    "template_statuses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("template_id", sa.String(64)),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False, default=""),
+    sa.Column("reason", sa.String(500), nullable=False, default=""),
+    sa.Column("components", JSONType),
+    sa.Column("signature", sa.String(64)),
+    sa.Column("status_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "name", "language", name="uq_template_statuses_shop_name_language"),
 )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from orderwire.app import orders, views
+from orderwire.app import orders, templates, views
 from orderwire.web.deps import RuntimeDep, require_api_key
 from orderwire.web.schemas import Accepted, EventIn, OrderIn, to_canonical
 
@@ -61,3 +61,9 @@ def get_order(order_id: str, rt: RuntimeDep) -> dict[str, Any]:
         detail = f"unknown order; {waiting} event(s) wait for it" if waiting else "unknown order"
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
     return view
+
+
+@router.get("/templates", tags=["templates"])
+def list_templates(rt: RuntimeDep) -> list[dict[str, Any]]:
+    """Each catalogue template with its status and category per language, as Meta last reported them."""
+    return templates.overview(rt)

@@ -18,6 +18,7 @@ from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import Service, build_runtime
 from orderwire.settings import Settings
 from orderwire.web import api, sandbox, tracking, webhooks
+from orderwire.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.add_middleware(BodyLimit)
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(tracking.router)

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from orderwire.app import views
 from orderwire.domain.messages import format_day, format_money, language_for
-from orderwire.domain.model import STAGE_RANK, Order, Stage
+from orderwire.domain.model import STAGE_RANK, Order, Scan, Stage
 from orderwire.web.deps import RuntimeDep
 
 router = APIRouter(tags=["tracking"])
@@ -86,8 +86,18 @@ SCAN_LABELS = {
         "lost": "खो गया",
         "delivered": "डिलीवर हो गया",
         "rto_delivered": "दुकान को वापस पहुँचा",
+        "pickup_pending": "पिकअप का इंतज़ार",
+        "damaged": "क्षतिग्रस्त",
+        "cancelled": "रद्द",
     }
 }
+
+
+def scan_label(scan: Scan, lang: str) -> str:
+    """The scan's status in the customer's language; the courier's own words when we have no meaning."""
+    if scan.status is None:
+        return scan.raw_status or "update"
+    return SCAN_LABELS.get(lang, {}).get(scan.status.value, scan.status.value.replace("_", " "))
 
 
 def mask_name(name: str) -> str:
@@ -139,9 +149,7 @@ def page_context(order: Order, timezone: str) -> dict[str, Any]:
         "scans": [
             {
                 "at": scan.at.astimezone(zone).strftime("%d %b, %H:%M"),
-                "status": SCAN_LABELS.get(lang, {}).get(
-                    scan.status.value, scan.status.value.replace("_", " ")
-                ),
+                "status": scan_label(scan, lang),
                 "location": scan.location,
                 "description": scan.description,
             }

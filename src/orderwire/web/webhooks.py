@@ -9,7 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
+from orderwire.app import inbound
 from orderwire.app.conversations import record_whatsapp_delivery
+from orderwire.integrations.base import PayloadError
 from orderwire.integrations.whatsapp import webhook as wa
 from orderwire.web.deps import RuntimeDep
 
@@ -38,7 +40,7 @@ async def whatsapp_events(request: Request, rt: RuntimeDep) -> dict[str, str]:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad X-Hub-Signature-256")
     try:
         body = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not JSON") from exc
     try:
         parsed: wa.Parsed | None = wa.parse(body)
@@ -46,4 +48,24 @@ async def whatsapp_events(request: Request, rt: RuntimeDep) -> dict[str, str]:
     except wa.PayloadError as exc:
         parsed, note = None, f"unrecognised: {exc}"  # well signed: keep it, acknowledge it
     await run_in_threadpool(record_whatsapp_delivery, rt, raw, parsed, note)
+    return {"status": "ok"}
+
+
+@router.post("/{vendor}")
+async def vendor_events(vendor: str, request: Request, rt: RuntimeDep) -> dict[str, str]:
+    """Courier and aggregator webhooks (see README: one path per vendor), verified, stored, then 200."""
+    found = inbound.vendor_for(rt, vendor)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown webhook vendor")
+    secret = inbound.secret_for(rt, found)
+    if not secret:  # fail closed: an unconfigured vendor accepts nothing
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"{found.adapter.name} webhook not configured")
+    raw = await request.body()
+    if not found.adapter.verify(secret, request.headers, raw, rt.clock()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad signature or token")
+    try:
+        delivery = found.adapter.parse(request.headers, raw)
+    except PayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    await run_in_threadpool(inbound.record, rt, found, raw, delivery)
     return {"status": "ok"}

@@ -5,7 +5,8 @@ phone-number/message-api (`POST /{version}/{phone_number_id}/messages`, Bearer t
 `{"messaging_product","contacts":[{"input","wa_id"}],"messages":[{"id"}]}`; error
 `{"error":{"message","type","code","error_data":{"details"},"fbtrace_id"}}`) and the error-code table
 (.../support/error-codes): 131047 re-engagement (outside 24 h), 131026 undeliverable, 130429 throughput,
-131056 pair rate, 131049 marketing cap, 132000 parameter count, 190 expired token.
+131056 pair rate, 131049 marketing cap, 132000 parameter count, 132001 template missing, 132015 template
+paused, 132016 template disabled, 190 expired token.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from orderwire.domain.templates import OutboundMessage
+from orderwire.domain.templates import ButtonParameter, OutboundMessage
 
 
 class Verdict(StrEnum):
@@ -28,11 +29,14 @@ class Verdict(StrEnum):
     NEEDS_TEMPLATE = "needs_template"  # 131047: outside the customer service window
     UNREACHABLE = "unreachable"  # 131026: the number cannot receive WhatsApp messages
     AUTH = "auth"  # 190 or 401: the token expired; an operator must act
+    TEMPLATE_UNAVAILABLE = "template_unavailable"  # 132001/132015/132016: learn it, then fall back or hold
     FAILED = "failed"  # anything else: a definite rejection (e.g. 132000)
 
 
 SLOW_DOWN_CODES = {130429, 131056, 131049, 80007}
 RETRY_CODES = {1, 2, 131000, 131016, 133004}
+# What Meta's answer says about the template: it does not exist in that language, it is paused, disabled.
+TEMPLATE_STATUS_FOR_CODE = {"132001": "MISSING", "132015": "PAUSED", "132016": "DISABLED"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,23 @@ def template_payload(to: str, message: OutboundMessage) -> dict[str, Any]:
     }
 
 
+def message_from_payload(payload: dict[str, Any]) -> OutboundMessage:
+    """Read a template send request back into an OutboundMessage."""
+    template = payload["template"]
+    header: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    buttons: list[ButtonParameter] = []
+    for c in template.get("components", []):
+        values = [p.get("text") or p.get("payload") or "" for p in c.get("parameters", [])]
+        if c["type"] == "header":
+            header = tuple(values)
+        elif c["type"] == "body":
+            body = tuple(values)
+        elif c["type"] == "button":
+            buttons.append(ButtonParameter(int(c["index"]), c["sub_type"], values[0]))
+    return OutboundMessage(template["name"], template["language"]["code"], body, header, tuple(buttons))
+
+
 def classify(status: int, body: Any) -> SendResult:
     """Turn an HTTP answer into a verdict by the meaning of Meta's error code."""
     if 200 <= status < 300:
@@ -102,6 +123,8 @@ def classify(status: int, body: Any) -> SendResult:
     }
     if code in SLOW_DOWN_CODES or status == 429:
         return SendResult(Verdict.SLOW_DOWN, **result)  # type: ignore[arg-type]
+    if str(code) in TEMPLATE_STATUS_FOR_CODE:
+        return SendResult(Verdict.TEMPLATE_UNAVAILABLE, **result)  # type: ignore[arg-type]
     if code == 131047:
         return SendResult(Verdict.NEEDS_TEMPLATE, **result)  # type: ignore[arg-type]
     if code == 131026:

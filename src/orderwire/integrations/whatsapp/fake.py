@@ -11,35 +11,13 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from orderwire.domain.templates import (
-    ButtonParameter,
-    OutboundMessage,
-    TemplateDefinition,
-    TemplateError,
-    validate,
-)
+from orderwire.domain.templates import TemplateDefinition, TemplateError, validate
+from orderwire.integrations.whatsapp.client import message_from_payload
 
 
 def new_wamid() -> str:
     """A message id shaped like Meta's."""
     return "wamid." + secrets.token_urlsafe(30)
-
-
-def message_from_payload(payload: dict[str, Any]) -> OutboundMessage:
-    """Read a template send request back into an OutboundMessage."""
-    template = payload["template"]
-    header: tuple[str, ...] = ()
-    body: tuple[str, ...] = ()
-    buttons: list[ButtonParameter] = []
-    for c in template.get("components", []):
-        values = [p.get("text") or p.get("payload") or "" for p in c.get("parameters", [])]
-        if c["type"] == "header":
-            header = tuple(values)
-        elif c["type"] == "body":
-            body = tuple(values)
-        elif c["type"] == "button":
-            buttons.append(ButtonParameter(int(c["index"]), c["sub_type"], values[0]))
-    return OutboundMessage(template["name"], template["language"]["code"], body, header, tuple(buttons))
 
 
 def _error(code: int, message: str, details: str) -> tuple[int, dict[str, Any]]:

@@ -5,11 +5,16 @@ Sources: developers.facebook.com/documentation/business-messaging/whatsapp/webho
 with the app secret>`), webhooks/reference/messages (text, button, interactive, media, system, ...) and
 webhooks/reference/messages/status. Since 2026 contacts carry a business-scoped user id (`user_id`) beside
 or instead of `wa_id`; statuses may carry `recipient_user_id`. Both shapes are accepted.
+Template changes arrive on other fields of the same endpoint:
+webhooks/reference/message_template_status_update (`event`, `message_template_id`,
+`message_template_name`, `message_template_language`, `reason`, `message_template_category`, `other_info`,
+`rejection_info`) and webhooks/reference/template_category_update (completed: `previous_category` +
+`new_category`; impending: `correct_category`, `new_category` = the current one, `category_update_timestamp`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,12 +75,31 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class TemplateUpdate:
+    """Meta changed a template: its status (an `event`) or its category (done, or announced as impending)."""
+
+    name: str
+    language: str
+    template_id: str
+    at: datetime | None
+    event: str = ""
+    category: str = ""
+    previous_category: str = ""
+    impending: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Parsed:
     """Everything one webhook delivery carried."""
 
     statuses: tuple[StatusUpdate, ...]
     messages: tuple[InboundMessage, ...]
     other_fields: tuple[str, ...]
+    templates: tuple[TemplateUpdate, ...] = ()
+
+
+TEMPLATE_FIELDS = ("message_template_status_update", "template_category_update")
 
 
 def _when(ts: Any) -> datetime:
@@ -113,6 +137,33 @@ def _text_of(msg: dict[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
+def _template_update(field: str, value: dict[str, Any], time: Any) -> TemplateUpdate | None:
+    """A typed template change, or None when the value names no template (nothing to apply)."""
+    name, language = value.get("message_template_name"), value.get("message_template_language")
+    if not name or not language:
+        return None
+    at = _when(time) if time is not None else None
+    common = TemplateUpdate(str(name), str(language), str(value.get("message_template_id") or ""), at)
+    if field == "template_category_update":
+        if "previous_category" in value:
+            return replace(
+                common,
+                category=str(value.get("new_category") or "").upper(),
+                previous_category=str(value["previous_category"] or "").upper(),
+            )
+        correct = str(value.get("correct_category") or "").upper()
+        return replace(common, impending=True, reason=f"category will change to {correct}")
+    info = value.get("other_info") or value.get("rejection_info") or {}
+    detail = str(info.get("description") or info.get("reason") or "") if isinstance(info, dict) else ""
+    reason = " - ".join(str(r) for r in (value.get("reason"), detail) if r and r != "NONE")
+    return replace(
+        common,
+        event=str(value.get("event") or "").upper(),
+        category=str(value.get("message_template_category") or "").upper(),
+        reason=reason[:500],
+    )
+
+
 def parse(body: Any) -> Parsed:
     """Read a webhook body; raise PayloadError for anything that is not Meta's shape."""
     if not isinstance(body, dict) or body.get("object") != "whatsapp_business_account":
@@ -123,12 +174,19 @@ def parse(body: Any) -> Parsed:
     statuses: list[StatusUpdate] = []
     messages: list[InboundMessage] = []
     others: list[str] = []
+    templates: list[TemplateUpdate] = []
     for entry in entries:
         for change in (entry or {}).get("changes", []) if isinstance(entry, dict) else []:
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                 raise PayloadError("each change needs a value object")
             if change.get("field") != "messages":
-                others.append(str(change.get("field")))
+                field = str(change.get("field"))
+                others.append(field)
+                update = None
+                if field in TEMPLATE_FIELDS:
+                    update = _template_update(field, change["value"], entry.get("time"))
+                if update is not None:
+                    templates.append(update)
                 continue
             value = change["value"]
             for s in value.get("statuses", []) or []:
@@ -171,4 +229,4 @@ def parse(body: Any) -> Parsed:
                         raw=m,
                     )
                 )
-    return Parsed(tuple(statuses), tuple(messages), tuple(others))
+    return Parsed(tuple(statuses), tuple(messages), tuple(others), tuple(templates))

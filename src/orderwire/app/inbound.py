@@ -1,0 +1,59 @@
+"""Inbound webhook vendors: which adapter serves which path and which setting holds its secret.
+
+The shop and payment vendors of later work register here too; the web layer stays one generic route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orderwire.app import orders
+from orderwire.app.runtime import Runtime
+from orderwire.integrations.aftership.webhook import ADAPTER as AFTERSHIP
+from orderwire.integrations.base import Delivery, WebhookAdapter
+from orderwire.integrations.delhivery.webhook import ADAPTER as DELHIVERY
+from orderwire.integrations.easypost.webhook import ADAPTER as EASYPOST
+from orderwire.integrations.shiprocket.webhook import ADAPTER as SHIPROCKET
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """A vendor's adapter and the name of the setting holding its secret."""
+
+    adapter: WebhookAdapter
+    secret_setting: str
+
+
+VENDORS: dict[str, Vendor] = {
+    "shiprocket": Vendor(SHIPROCKET, "shiprocket_webhook_token"),
+    "aftership": Vendor(AFTERSHIP, "aftership_webhook_secret"),
+    "delhivery": Vendor(DELHIVERY, "delhivery_webhook_token"),
+    "easypost": Vendor(EASYPOST, "easypost_webhook_secret"),
+}
+
+
+def vendor_for(rt: Runtime, path: str) -> Vendor | None:
+    """The vendor a webhook path names; Shiprocket also answers on its configured alias."""
+    if path == rt.settings.shiprocket_webhook_alias:
+        return VENDORS["shiprocket"]
+    return VENDORS.get(path)
+
+
+def secret_for(rt: Runtime, vendor: Vendor) -> str:
+    """The vendor's configured secret, '' when unset (its endpoint then refuses everything)."""
+    value = getattr(rt.settings, vendor.secret_setting, None)
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter else ""
+
+
+def record(rt: Runtime, vendor: Vendor, raw: bytes, delivery: Delivery) -> orders.Submitted:
+    """Store the delivery and its events in one transaction (a redelivery changes nothing)."""
+    return orders.submit(
+        rt,
+        vendor.adapter.name,
+        delivery.dedupe_key,
+        raw.decode("utf-8", errors="replace"),
+        list(delivery.events),
+        topic=delivery.topic[:100],
+        note=delivery.note[:500],
+    )

@@ -1,0 +1,1 @@
+"""AfterShip Tracking: the signed tracking webhook and its tag/subtag table."""

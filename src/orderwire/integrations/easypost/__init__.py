@@ -1,0 +1,1 @@
+"""EasyPost: the signed tracker webhook and its tracker status table."""

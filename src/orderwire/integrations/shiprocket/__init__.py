@@ -1,0 +1,1 @@
+"""Shiprocket: the tracking webhook, its status table, and the track-by-AWB API used for polling."""

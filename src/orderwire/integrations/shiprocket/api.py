@@ -1,0 +1,106 @@
+"""Shiprocket's REST API, for tracking a parcel by AWB when its courier has gone quiet.
+
+Sources: apidocs.shiprocket.in, "Authentication API" (`POST /v1/external/auth/login` with the API user's
+`email` and `password` answers `token`, a JWT valid for 10 days, sent as `Authorization: Bearer`) and
+"Tracking" → "Get Tracking through AWB" (`GET /v1/external/courier/track/awb/{awb_code}` answers
+`tracking_data` with `track_status` (0: no activity yet), `shipment_status`, `shipment_track[]`
+(`courier_name`, `edd`), `shipment_track_activities[]` (scans, as in the webhook), `track_url`, `etd`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from orderwire.integrations.base import Parcel, Routed, day, items, mapping, text
+from orderwire.integrations.shiprocket.scans import routed_events
+
+LOGIN_PATH = "/v1/external/auth/login"
+TRACK_PATH = "/v1/external/courier/track/awb/{awb}"
+TOKEN_LIFETIME = timedelta(days=9)  # Shiprocket's is 10 days; renew a day early
+
+
+class ShiprocketApiError(Exception):
+    """The API did not answer usefully (network, 4xx, 5xx, an unreadable body)."""
+
+
+def parse_tracking(awb: str, data: Mapping[str, Any]) -> tuple[Routed, ...]:
+    """The events of a track-by-AWB answer, newest first; none while Shiprocket has no activity."""
+    tracking = mapping(data, "tracking_data")
+    if text(tracking, "track_status") != "1":
+        return ()
+    shipments = items(tracking, "shipment_track")
+    first: Mapping[str, Any] = shipments[0] if shipments else {}
+    parcel = Parcel(
+        awb=awb,
+        courier=text(first, "courier_name"),
+        edd=day(text(first, "edd")) or day(text(tracking, "etd")),
+        tracking_url=text(tracking, "track_url"),
+    )
+    return routed_events(parcel, items(tracking, "shipment_track_activities"))
+
+
+class ShiprocketApi:
+    """A small client: logs in when needed (or uses a given token) and tracks AWBs."""
+
+    def __init__(
+        self,
+        base_url: str,
+        email: str = "",
+        password: str = "",
+        token: str = "",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timeout: float = 10.0,
+    ):
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._email, self._password, self._fixed = email, password, token
+        self._token, self._expires = token, datetime.max.replace(tzinfo=UTC)
+        self._clock = clock
+        if not token:
+            self._expires = datetime.min.replace(tzinfo=UTC)
+
+    def track(self, awb: str) -> dict[str, Any]:
+        """The raw track-by-AWB answer; logs in again once if the token was refused."""
+        answer = self._get(TRACK_PATH.format(awb=awb))
+        if answer.status_code == 401 and not self._fixed:
+            self._expires = datetime.min.replace(tzinfo=UTC)
+            answer = self._get(TRACK_PATH.format(awb=awb))
+        return _json(answer)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def _get(self, path: str) -> httpx.Response:
+        try:
+            return self._http.get(path, headers={"Authorization": f"Bearer {self._bearer()}"})
+        except httpx.HTTPError as exc:
+            raise ShiprocketApiError(f"GET {path}: {type(exc).__name__}") from exc
+
+    def _bearer(self) -> str:
+        if self._fixed or self._clock() < self._expires:
+            return self._token
+        try:
+            answer = self._http.post(LOGIN_PATH, json={"email": self._email, "password": self._password})
+        except httpx.HTTPError as exc:
+            raise ShiprocketApiError(f"login: {type(exc).__name__}") from exc
+        token = text(_json(answer), "token")
+        if not token:
+            raise ShiprocketApiError("login answered no token")
+        self._token, self._expires = token, self._clock() + TOKEN_LIFETIME
+        return token
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    if answer.status_code != 200:
+        raise ShiprocketApiError(f"HTTP {answer.status_code}")
+    try:
+        body = answer.json()
+    except ValueError as exc:
+        raise ShiprocketApiError("answer is not JSON") from exc
+    if not isinstance(body, dict):
+        raise ShiprocketApiError("answer is not a JSON object")
+    return body

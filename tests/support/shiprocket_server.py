@@ -1,0 +1,78 @@
+"""A local fake of Shiprocket's login and track-by-AWB endpoints, in Shiprocket's documented shapes.
+
+`POST /v1/external/auth/login` answers `{"token": ...}` for the configured email and password;
+`GET /v1/external/courier/track/awb/{awb}` needs that Bearer token and answers the `tracking` set for
+the AWB, else Shiprocket's documented "no activities found" answer (track_status 0).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.support.couriers import fixture
+
+EMAIL = "api-user@shop.example"
+PASSWORD = "api-password"
+
+
+@dataclass
+class ShiprocketServer:
+    """Run with `with ShiprocketServer() as sr:`; `sr.url` is the base to configure."""
+
+    tracking: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logins: int = 0
+    tracked: list[str] = field(default_factory=list)
+    port: int = 0
+    token: str = "jwt-1"
+    _server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _login(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        if (body.get("email"), body.get("password")) != (EMAIL, PASSWORD):
+            return JSONResponse(
+                {"message": "Invalid email and password combination", "status_code": 401}, 401
+            )
+        self.logins += 1
+        return JSONResponse({"id": 1, "email": EMAIL, "company_id": 7, "token": self.token})
+
+    async def _track(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse({"message": "Token has expired", "status_code": 401}, 401)
+        awb = request.path_params["awb"]
+        self.tracked.append(awb)
+        return JSONResponse(self.tracking.get(awb, fixture("shiprocket", "track_awb_no_activity.json")))
+
+    def __enter__(self) -> ShiprocketServer:
+        app = Starlette(
+            routes=[
+                Route("/v1/external/auth/login", self._login, methods=["POST"]),
+                Route("/v1/external/courier/track/awb/{awb}", self._track, methods=["GET"]),
+            ]
+        )
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+        deadline = time.time() + 10
+        while not self._server.started and time.time() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
