@@ -11,8 +11,13 @@ What it does, for each run:
    each with its own customer phone;
 4. per order, confirmation latency = arrival of the Cloud API request for that phone at the fake
    minus the moment the API request was sent; it also reports the API's acknowledgement latency,
-   throughput, lost and duplicate confirmations and the CPU the server process used.
+   throughput, lost and duplicate confirmations and the CPU the server process used (/proc/<pid>/stat),
+   with PostgreSQL the CPU of the backends serving the run's database, and how busy the rest of the
+   machine was (it is shared: compare runs only when that number is small);
+5. unless --no-breakdown, splits the latency into stages from the timestamps the service itself wrote
+   (jobs, DBOS workflow_status and operation_outputs), which shows where orders wait.
 
+With --repeat K each run gets a fresh database and server; the last line gives the medians over runs.
 Everything is stopped and deleted at the end, also on Ctrl-C or errors.
 
     .venv/bin/python benchmarks/confirmation.py --db sqlite --orders 1500 --rate 50 --repeat 3
@@ -229,15 +234,21 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def proc_cpu_seconds(pid: int, with_children: bool = False) -> float:
-    """utime + stime of a process (and of its reaped children), in seconds, from /proc/<pid>/stat."""
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds, from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
         fields = f.read().rpartition(")")[2].split()
-    # after the ")" closing comm: fields[0] is state (field 3), so utime (14) is fields[11]
-    ticks = int(fields[11]) + int(fields[12])
-    if with_children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / CLK_TCK
+    # after the ")" that closes comm, fields[0] is field 3 (state): utime (14) and stime (15) are 11 and 12
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process, from /proc/<pid>/task/*/children."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(FileNotFoundError):
+            found += [int(c) for c in task.read_text().split()]
+    return found
 
 
 class BackendCpu:
@@ -299,8 +310,9 @@ class Service:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "server.log"
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("ORDERWIRE_")}
         env = {
-            **os.environ,
+            **inherited,  # no stray ORDERWIRE_* setting of the caller's shell changes what is measured
             "ORDERWIRE_DATABASE_URL": database_url,
             "ORDERWIRE_PUBLIC_URL": self.url,
             "ORDERWIRE_WHATSAPP_API_URL": graph_url,
@@ -339,7 +351,13 @@ class Service:
         raise RuntimeError(f"service not healthy within {timeout}s:\n{self.log_tail()}")
 
     def cpu_seconds(self) -> float:
-        return proc_cpu_seconds(self.proc.pid)
+        """The web process and its live child processes (`serve` runs its worker as a child)."""
+        pids = [self.proc.pid, *child_pids(self.proc.pid)]
+        total = 0.0
+        for pid in pids:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                total += proc_cpu_seconds(pid)
+        return total
 
     def log_tail(self, lines: int = 40) -> str:
         self._log.flush()
@@ -553,6 +571,7 @@ class RunResult:
     errors: dict[str, int] = field(default_factory=dict)
     server_cpu_s: float = math.nan
     cpu_ms_per_order: float = math.nan
+    server_cores: float = math.nan  # server CPU / wall: 1.0 is one core busy all the time
     postgres_cpu_s: float = math.nan
     bench_cpu_s: float = math.nan
     others_cpu_s: float = math.nan  # busy CPU on the machine not used by the server, its database or us
@@ -649,7 +668,8 @@ def describe(r: RunResult, show_timeline: bool) -> str:
         f"   throughput {r.throughput_per_s:.1f} confirmations/s   lost {r.lost}   duplicates {r.duplicates}"
         f"   unexpected {r.unexpected}   API errors {r.api_errors}{f' ({errors})' if errors else ''}",
         f"   server log during the run: {r.log_errors} errors, {r.log_warnings} warnings",
-        f"   server CPU {r.server_cpu_s:.1f} s = {r.cpu_ms_per_order:.2f} ms/order{pg}",
+        f"   server CPU {r.server_cpu_s:.1f} s = {r.cpu_ms_per_order:.2f} ms/order"
+        f" ({r.server_cores:.0%} of one core){pg}",
         f"   benchmark itself {r.bench_cpu_s:.1f} s, other processes on the machine {r.others_cpu_s:.1f} s"
         f" (of {os.cpu_count()} x {r.wall_s:.1f} s wall)",
     ]
@@ -816,6 +836,7 @@ def one_run(args: argparse.Namespace, run: int) -> RunResult:
                 seen = graph.snapshot()
                 result = analyse(args.db, args.rate, run, records, seen, args.timeout)
                 result.server_cpu_s, result.cpu_ms_per_order = cpu, cpu * 1000 / args.orders
+                result.server_cores = cpu / wall
                 result.postgres_cpu_s, result.bench_cpu_s, result.wall_s = pg, mine, wall
                 result.others_cpu_s = busy - cpu - mine - (0.0 if math.isnan(pg) else pg)
                 result.log_errors, result.log_warnings = service.log_counts()

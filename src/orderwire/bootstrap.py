@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dbos import DBOS
 
-from orderwire.app import sending
+from orderwire.app import courier_actions, sending
 from orderwire.app.catalogue import load_catalogue
 from orderwire.app.pump import Pump
 from orderwire.app.runtime import Runtime, install, utc_now
@@ -18,7 +18,7 @@ from orderwire.domain.policy import EddRules, ShopPolicy
 from orderwire.integrations.whatsapp.client import CloudApiClient
 from orderwire.settings import Settings
 from orderwire.store import queries
-from orderwire.store.db import make_engine, migrate
+from orderwire.store.db import make_engine, migrate, use_wal
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
     """Migrate the schema and assemble the runtime (nothing runs yet)."""
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
-    whatsapp_token = _secret(settings.whatsapp_token)
+    whatsapp_token = _secret(settings.whatsapp_token if not settings.sandbox else settings.sandbox_token)
     api_url = settings.whatsapp_api_url
     if settings.sandbox:
         api_url = settings.public_url.rstrip("/") + SANDBOX_GRAPH_PATH
@@ -51,6 +51,9 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
             follow_up_days=settings.follow_up_days,
             processing_update_threshold_minor=settings.processing_update_threshold_minor,
             default_delivery_days=settings.default_delivery_days,
+            ndr_reminder_minutes=settings.ndr_reminder_minutes,
+            ndr_escalate_minutes=settings.ndr_escalate_minutes,
+            ndr_escalate_again_minutes=settings.ndr_escalate_again_minutes,
             edd=EddRules(
                 origin_pincode=settings.origin_pincode,
                 processing_days=settings.processing_days,
@@ -75,6 +78,17 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
     return rt
 
 
+def worker_environment(rt: Runtime) -> dict[str, str]:
+    """Settings a worker process needs to share this process's generated secrets and public URL."""
+    return {
+        "ORDERWIRE_PUBLIC_URL": rt.settings.public_url,
+        "ORDERWIRE_API_KEY": rt.api_key,
+        "ORDERWIRE_WHATSAPP_APP_SECRET": rt.app_secret,
+        "ORDERWIRE_WHATSAPP_VERIFY_TOKEN": rt.verify_token,
+        **({"ORDERWIRE_SANDBOX_TOKEN": rt.whatsapp_token} if rt.settings.sandbox else {}),
+    }
+
+
 class Service:
     """The durable engine and the pump around one runtime."""
 
@@ -87,6 +101,7 @@ class Service:
         """Launch DBOS (recovering this executor's pending work) and the pump."""
         install(self.rt)
         settings = self.rt.settings
+        use_wal(settings.dbos_database_url)  # DBOS's own SQLite file would otherwise fsync every commit
         DBOS(
             config={
                 "name": "orderwire",
@@ -108,7 +123,8 @@ class Service:
         if self.poller is not None:
             self.poller.stop()
         self.pump.stop()
-        DBOS.destroy(workflow_completion_timeout_sec=0)
+        courier_actions.close(self.rt)
+        DBOS.destroy(workflow_completion_timeout_sec=2)  # let in-flight sends checkpoint
         self.rt.whatsapp.close()
         self.rt.engine.dispose()
         install(None)

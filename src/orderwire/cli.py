@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,9 +36,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Drive demo orders once the server is up.")] = False,
     demo_pause: Annotated[float, typer.Option(help="Seconds between demo steps.")] = 2.5,
+    inline: Annotated[
+        bool, typer.Option(help="Run the worker (pump, sending) in this process instead of its own.")
+    ] = False,
 ) -> None:
-    """Start the service (migrates the schema first)."""
-    from orderwire.bootstrap import build_runtime
+    """Start the service (migrates the schema first): the web process and its worker process."""
+    from orderwire.bootstrap import build_runtime, worker_environment
     from orderwire.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -51,7 +58,53 @@ def serve(
     typer.echo("\n".join(lines))
     if demo:
         threading.Thread(target=_demo_when_ready, args=(base, rt.api_key, demo_pause), daemon=True).start()
-    uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning")
+    if inline:
+        uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning")
+        return
+    # Two processes use both cores: requests are never slowed by the work they queue (docs/benchmarks.md).
+    with _worker_process(worker_environment(rt)):
+        uvicorn.run(create_app(runtime=rt, with_worker=False), host=host, port=port, log_level="warning")
+
+
+@contextmanager
+def _worker_process(env: dict[str, str]) -> Iterator[None]:
+    """Run `orderwire worker` beside this process; it dies with it (PR_SET_PDEATHSIG) and is stopped after."""
+
+    def die_with_parent() -> None:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: a killed parent takes its worker along
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "orderwire.cli", "worker"],
+        env={**os.environ, **env},
+        preexec_fn=die_with_parent,
+    )
+    try:
+        yield
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+@app.command()
+def worker() -> None:
+    """Run the pump and durable sending until stopped (started by `serve`; run more on PostgreSQL)."""
+    from orderwire.bootstrap import Service, build_runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    service = Service(build_runtime(Settings()))
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    service.start()
+    try:
+        stopped.wait()
+    finally:
+        service.stop()
 
 
 def _demo_when_ready(base: str, api_key: str, pause: float) -> None:

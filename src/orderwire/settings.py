@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     whatsapp_waba_id: str | None = None  # the WhatsApp Business Account holding the templates
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
+    # Set by `orderwire serve` for its worker process, so both speak to the same sandbox; not for users.
+    sandbox_token: SecretStr | None = None
     whatsapp_rate_per_second: int = Field(default=80, ge=1, le=1000)
 
     shop_name: str = "Demo Shop"
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
 
     executor_id: str = "local"
     app_version: str = "1"
+    # Failed deliveries: a reminder, then staff, when the customer does not answer (sooner after a second).
+    ndr_reminder_minutes: float = Field(default=120, gt=0)
+    ndr_escalate_minutes: float = Field(default=360, gt=0)
+    ndr_escalate_again_minutes: float = Field(default=120, gt=0)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
 

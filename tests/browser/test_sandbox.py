@@ -132,12 +132,29 @@ def test_chat_updates_live_and_customer_answers_arrive_as_webhooks(
     # Text, then the time on the next line: no stray blank lines from the template's own whitespace.
     assert re.fullmatch(r"Reschedule\n\d\d:\d\d", tap_bubble.inner_text()), repr(tap_bubble.inner_text())
 
+    # The tap opened the service window: the next delivery days come as a list, and the customer picks one.
+    days = chat.locator(".msg.out").filter(has_text="on which day should the courier try again?")
+    expect(days).to_have_count(1)
+    first_day = days.get_by_role("button").first
+    label = first_day.inner_text()
+    with _replies_posted(page) as picked:
+        first_day.click()
+    assert picked.value.status == 303
+    pick = wait_for(
+        lambda: next((m for m in inbound_messages(sandbox_service) if m.kind == "interactive"), None)
+    )
+    assert pick.payload["interactive"]["type"] == "list_reply"
+    assert pick.payload["interactive"]["list_reply"]["title"] == label
+    assert pick.payload["interactive"]["list_reply"]["id"].startswith(f"ndr:day:{AWB}:")
+    expect(chat.locator(f'.msg.in[data-wamid="{pick.wamid}"] .bubble')).to_contain_text(label)
+    expect(chat.locator(".msg.out").filter(has_text="Done: the courier will try again")).to_have_count(1)
+
     # The customer types a message.
     text = "Please come after 6 pm, I'm at work till then"
     reply = _type_as_customer(page, sandbox_service, text)
     assert (reply.direction, reply.kind, reply.payload["text"]) == ("in", "text", {"body": text})
     expect(chat.locator(f'.msg.in[data-wamid="{reply.wamid}"] .bubble')).to_contain_text(text)
-    expect(chat.locator(".msg.out .tick-read")).to_have_count(3)  # all three read: blue ticks
+    expect(chat.locator(".msg.out .tick-read")).to_have_count(5)  # all five read: blue ticks
     expect(page.get_by_label("message", exact=True)).to_have_value("")
     screenshot(page, "sandbox.png")
 
@@ -147,7 +164,7 @@ def test_chat_updates_live_and_customer_answers_arrive_as_webhooks(
     bubble = chat.locator(f'.msg.in[data-wamid="{escaped.wamid}"] .bubble')
     expect(bubble).to_contain_text(markup)
     expect(bubble.locator("b, i")).to_have_count(0)
-    assert [m.kind for m in inbound_messages(sandbox_service)] == ["button", "text", "text"]
+    assert [m.kind for m in inbound_messages(sandbox_service)] == ["button", "interactive", "text", "text"]
     assert errors == []
 
 

@@ -213,7 +213,6 @@ def test_make_run_demo_completes(tmp_path: Path) -> None:
         "ORDERWIRE_QUIET_HOURS_START": "0",
         "ORDERWIRE_QUIET_HOURS_END": "0",
     }
-    env = {k: v for k, v in env.items()} | {k: "" for k in ("ORDERWIRE_WHATSAPP_TOKEN",) if k in os.environ}
     process = start(env, port, "--demo", "--demo-pause", "0.4")
     try:
         engine = sa.create_engine(f"sqlite:///{tmp_path}/demo.db")
@@ -231,12 +230,24 @@ def test_make_run_demo_completes(tmp_path: Path) -> None:
 
         wait_for(followed_up, timeout=90, interval=0.5)
         with engine.connect() as conn:
-            chats = conn.execute(sa.text("SELECT COUNT(*) FROM sandbox_messages")).scalar_one()
+            sent = conn.execute(
+                sa.text(
+                    "SELECT o.order_id, m.kind FROM messages m JOIN orders o ON o.id = m.order_pk"
+                    " WHERE m.status IN ('accepted', 'sent', 'delivered', 'read')"
+                )
+            ).all()
             failed = conn.execute(
-                sa.text("SELECT COUNT(*) FROM messages WHERE status = 'failed'")
+                sa.text("SELECT COUNT(*) FROM messages WHERE status IN ('failed', 'held')")
             ).scalar_one()
+            on_phone = conn.execute(sa.text("SELECT COUNT(*) FROM sandbox_messages")).scalar_one()
         engine.dispose()
-        assert chats >= 3 * 6 and failed == 0
+        kinds: dict[str, set[str]] = {}
+        for order_id, kind in sent:
+            kinds.setdefault(order_id, set()).add(kind)
+        journey = {"confirmation", "dispatched", "out_for_delivery", "delivered", "follow_up"}
+        assert len(kinds) == 3 and all(journey <= k for k in kinds.values()), kinds
+        assert sum("delivery_failed" in k for k in kinds.values()) == 1
+        assert failed == 0 and on_phone == len(sent)
         page = httpx.get(f"http://127.0.0.1:{port}/sandbox")
         assert page.status_code == 200 and "Ravi Kumar" in page.text
     finally:

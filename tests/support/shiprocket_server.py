@@ -2,7 +2,8 @@
 
 `POST /v1/external/auth/login` answers `{"token": ...}` for the configured email and password;
 `GET /v1/external/courier/track/awb/{awb}` needs that Bearer token and answers the `tracking` set for
-the AWB, else Shiprocket's documented "no activities found" answer (track_status 0).
+the AWB, else Shiprocket's documented "no activities found" answer (track_status 0);
+`POST /v1/external/ndr/{awb}/action` needs the token, records the body and answers 202 as Shiprocket does.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ShiprocketServer:
     tracking: dict[str, dict[str, Any]] = field(default_factory=dict)
     logins: int = 0
     tracked: list[str] = field(default_factory=list)
+    ndr_actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = 0
     token: str = "jwt-1"
     _server: uvicorn.Server | None = None
@@ -56,11 +58,18 @@ class ShiprocketServer:
         self.tracked.append(awb)
         return JSONResponse(self.tracking.get(awb, fixture("shiprocket", "track_awb_no_activity.json")))
 
+    async def _ndr_action(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse({"message": "Token has expired", "status_code": 401}, 401)
+        self.ndr_actions.append((request.path_params["awb"], await request.json()))
+        return JSONResponse({"status": "Data Updated Sucessfully"}, 202)
+
     def __enter__(self) -> ShiprocketServer:
         app = Starlette(
             routes=[
                 Route("/v1/external/auth/login", self._login, methods=["POST"]),
                 Route("/v1/external/courier/track/awb/{awb}", self._track, methods=["GET"]),
+                Route("/v1/external/ndr/{awb}/action", self._ndr_action, methods=["POST"]),
             ]
         )
         sock = socket.socket()

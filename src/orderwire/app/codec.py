@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from orderwire.domain.events import (
+    CustomerReplied,
     Event,
     OrderCancelled,
     OrderPlaced,
@@ -23,6 +24,7 @@ _TYPES: dict[str, type[Any]] = {
     "shipment_updated": ShipmentUpdated,
     "order_cancelled": OrderCancelled,
     "timer_fired": TimerFired,
+    "customer_replied": CustomerReplied,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 

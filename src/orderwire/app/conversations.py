@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from orderwire.app import templates
+from orderwire.app import codec, templates
 from orderwire.app.runtime import Runtime
 from orderwire.domain.consent import consent_change
-from orderwire.integrations.whatsapp.webhook import Parsed
+from orderwire.domain.events import CustomerReplied
+from orderwire.integrations.whatsapp.webhook import InboundMessage, Parsed
 from orderwire.store import queries
-from orderwire.store.tables import customers, inbound, message_statuses, messages
+from orderwire.store.tables import customers, inbound, jobs, message_statuses, messages, orders
 
 SERVICE_WINDOW = timedelta(hours=24)
 
@@ -20,6 +21,7 @@ SERVICE_WINDOW = timedelta(hours=24)
 def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, note: str = "") -> bool:
     """Persist one webhook delivery and what it says, in one transaction; False if seen before."""
     now = rt.clock()
+    replies = 0
     with rt.engine.begin() as conn:
         fresh = queries.insert_ignore(
             conn,
@@ -80,7 +82,7 @@ def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, not
             if consent is not None:
                 values["opted_out"] = not consent  # STOP must work (WhatsApp Business Policy)
             conn.execute(customers.update().where(customers.c.id == customer_id).values(**values))
-            queries.insert_ignore(
+            stored = queries.insert_ignore(
                 conn,
                 messages,
                 {
@@ -102,4 +104,49 @@ def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, not
                 },
                 ["shop_id", "key"],
             )
+            if stored and consent is None:
+                replies += _reply_job(conn, rt, customer_id, message, now)
+    if replies:
+        rt.wake()
     return True
+
+
+def _reply_job(
+    conn: sa.Connection, rt: Runtime, customer_id: int, message: InboundMessage, now: datetime
+) -> int:
+    """Queue the reply for the bot, against the order it answers (else the customer's latest); 1 if queued."""
+    order_id = None
+    if message.context_id:
+        order_id = conn.execute(
+            sa.select(orders.c.order_id)
+            .join(messages, messages.c.order_pk == orders.c.id)
+            .where(messages.c.shop_id == rt.shop_id, messages.c.wamid == message.context_id)
+        ).scalar()
+    if order_id is None:
+        order_id = conn.execute(
+            sa.select(orders.c.order_id)
+            .where(orders.c.shop_id == rt.shop_id, orders.c.customer_id == customer_id)
+            .order_by(orders.c.id.desc())
+            .limit(1)
+        ).scalar()
+    if order_id is None:
+        return 0  # nothing to talk about yet; the message is kept for staff
+    reply = CustomerReplied(message.at, message.wamid, message.type, message.text[:1000], message.reply_id)
+    inserted = queries.insert_ignore(
+        conn,
+        jobs,
+        {
+            "shop_id": rt.shop_id,
+            "order_ref": f"order:{order_id}",
+            "kind": codec.event_kind(reply),
+            "payload": codec.encode(reply),
+            "status": "pending",
+            "available_at": now,
+            "attempts": 0,
+            "last_error": "",
+            "dedupe_key": f"in:{message.wamid}"[:200],
+            "created_at": now,
+        },
+        ["shop_id", "dedupe_key"],
+    )
+    return int(inserted)

@@ -1,7 +1,7 @@
 """Order use cases: accept events durably, then apply them one at a time through `lifecycle.decide`.
 
 Accepting (`submit`) only stores: the raw request with its dedupe key and one job per canonical event, in
-one transaction. Applying (`process_next_job`) runs later on the pump: lock the order, decide, persist the
+one transaction. Applying (`process_due_jobs`) runs later on the pump: lock the order, decide, persist the
 new state, the timeline, the messages (unique per key) and the timers, all in one transaction.
 """
 
@@ -17,15 +17,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orderwire.app import codec, poll_schedule
+from orderwire import bot
+from orderwire.app import codec, courier_actions, escalations, poll_schedule
 from orderwire.app.runtime import Runtime
-from orderwire.domain.events import Event, OrderPlaced, ShipmentUpdated, TimerFired
-from orderwire.domain.lifecycle import Decision, MessageIntent, Outcome, decide
-from orderwire.domain.messages import compose
+from orderwire.bot.turn import Outgoing
+from orderwire.domain.events import CustomerReplied, Event, OrderPlaced, ShipmentUpdated, TimerFired
+from orderwire.domain.interactive import SessionError, check
+from orderwire.domain.lifecycle import Decision, Escalation, MessageIntent, Outcome, TimerIntent, decide
+from orderwire.domain.messages import compose, language_for
 from orderwire.domain.model import Order, order_from_json, to_json
 from orderwire.domain.templates import TemplateError, validate
 from orderwire.integrations.base import Routed
-from orderwire.integrations.whatsapp.client import template_payload
+from orderwire.integrations.whatsapp.client import session_payload, template_payload
 from orderwire.store import queries
 from orderwire.store.tables import customers, inbound, jobs, messages, orders, timeline
 
@@ -100,38 +103,47 @@ def submit(
     return Submitted(inbound_id, duplicate=False)
 
 
-def process_next_job(rt: Runtime) -> bool:
-    """Apply the oldest due job, if any; False when there was nothing to do."""
+def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
+    """Apply up to `limit` due jobs, oldest first, in one transaction (one savepoint each); returns how many.
+
+    One commit per batch rather than per job: on PostgreSQL each commit waits for the WAL flush, which
+    made a one-job-per-transaction pump the bottleneck at 50 orders/s (docs/benchmarks.md).
+    """
     now = rt.clock()
     with rt.engine.begin() as conn:
-        job = conn.execute(
+        batch = conn.execute(
             sa.select(jobs)
-            .where(jobs.c.status == "pending", jobs.c.available_at <= now)
-            .order_by(jobs.c.available_at, jobs.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if job is None:
-            return False
-        try:
-            with conn.begin_nested():
-                status = _apply(conn, rt, job, now)
-            error = ""
-        except Exception as exc:  # a bad job must not stop the pump; it is kept with its error
-            log.exception("job %s failed", job.id)
-            status, error = ("failed" if job.attempts >= 4 else "pending"), repr(exc)[:2000]
-        conn.execute(
-            jobs.update()
-            .where(jobs.c.id == job.id)
-            .values(
-                status=status,
-                attempts=job.attempts + 1,
-                last_error=error,
-                done_at=now if status == "done" else None,
-                available_at=now if not error else now + _backoff(job.attempts),
+            .where(
+                jobs.c.status == "pending", jobs.c.available_at <= now, jobs.c.kind != courier_actions.KIND
             )
+            .order_by(jobs.c.available_at, jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for job in batch:
+            _run_job(conn, rt, job, now)
+    return len(batch)
+
+
+def _run_job(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) -> None:
+    try:
+        with conn.begin_nested():
+            status = _apply(conn, rt, job, now)
+        error = ""
+    except Exception as exc:  # a bad job must not stop the pump; it is kept with its error
+        log.exception("job %s failed", job.id)
+        status, error = ("failed" if job.attempts >= 4 else "pending"), repr(exc)[:2000]
+    conn.execute(
+        jobs.update()
+        .where(jobs.c.id == job.id)
+        .values(
+            status=status,
+            attempts=job.attempts + 1,
+            last_error=error,
+            done_at=now if status == "done" else None,
+            available_at=now if not error else now + _backoff(job.attempts),
         )
-    return True
+    )
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -146,6 +158,9 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
     if row is None and not isinstance(event, OrderPlaced):
         return "parked"  # the order is not known yet: wait for it (unpark_jobs)
     current = order_from_json(row.state) if row is not None else None
+    if isinstance(event, CustomerReplied) and row is not None and current is not None:
+        _customer_replied(conn, rt, job, row, current, event, now)
+        return "done"
     if isinstance(event, OrderPlaced):
         event = dataclasses.replace(event, order=dataclasses.replace(event.order, shop_id=rt.shop_id))
         if row is None:
@@ -157,10 +172,13 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
             order_pk=order_pk,
             at=event.occurred_at,
             recorded_at=now,
-            kind=job.kind if not isinstance(event, TimerFired) else f"timer:{event.kind}",
+            kind=job.kind if not isinstance(event, TimerFired) else f"timer:{event.kind.split(':')[0]}",
             outcome=decision.outcome.value,
             note=decision.note,
-            detail={"job": job.id, "alerts": list(decision.alerts)},
+            detail={
+                "job": job.id,
+                "alerts": [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)],
+            },
         )
     )
     _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
@@ -170,6 +188,92 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
             poll_schedule.watch(conn, rt, shipment, now)
     queries.unpark_jobs(conn, rt.shop_id, _ref_names(decision.order), now)
     return "done"
+
+
+def _customer_replied(
+    conn: sa.Connection,
+    rt: Runtime,
+    job: sa.Row[Any],
+    row: sa.Row[Any],
+    order: Order,
+    event: CustomerReplied,
+    now: datetime,
+) -> None:
+    """The bot answers a reply: new state, session messages, and a request for the courier if any."""
+    window = conn.execute(
+        sa.select(customers.c.window_expires_at).where(customers.c.id == row.customer_id)
+    ).scalar()
+    turn = bot.respond(order, event, now, rt.policy, window is not None and window > now)
+    order_pk, _, customer_id = _save_order(conn, rt, row, turn.order, now)
+    conn.execute(
+        timeline.insert().values(
+            order_pk=order_pk,
+            at=event.occurred_at,
+            recorded_at=now,
+            kind=job.kind,
+            outcome=turn.outcome.value,
+            note=turn.note[:500],
+            detail={
+                "job": job.id,
+                "alerts": [f"for staff: {c.reason}" for c in turn.escalations],
+                "reply_id": event.reply_id,
+            },
+        )
+    )
+    opted_out = bool(
+        conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar()
+    )
+    for outgoing in turn.sends:
+        _create_session_message(conn, rt, turn.order, outgoing, order_pk, customer_id, opted_out, now)
+    if turn.courier is not None:
+        courier_actions.request(conn, rt, turn.order.order_id, order_pk, turn.courier, now)
+    _open_cases(conn, rt, turn.order, order_pk, turn.escalations, now)
+    for timer in turn.timers:
+        _set_timer(conn, rt, turn.order, order_pk, timer, now)
+    if turn.sends:
+        rt.wake()
+
+
+def _create_session_message(
+    conn: sa.Connection,
+    rt: Runtime,
+    order: Order,
+    outgoing: Outgoing,
+    order_pk: int,
+    customer_id: int,
+    opted_out: bool,
+    now: datetime,
+) -> None:
+    """Store a session message once per key, checked against WhatsApp's limits first."""
+    status, error = ("suppressed", "customer opted out") if opted_out else ("scheduled", "")
+    try:
+        check(outgoing.message)
+    except SessionError as exc:
+        status, error = "failed", f"session message check: {exc}"
+    queries.insert_ignore(
+        conn,
+        messages,
+        {
+            "shop_id": rt.shop_id,
+            "order_pk": order_pk,
+            "customer_id": customer_id,
+            "direction": "out",
+            "key": f"{order.order_id}:{outgoing.key}"[:200],
+            "kind": outgoing.dialogue,
+            "template": "",
+            "language": language_for(order.customer.language),
+            "payload": session_payload(order.customer.phone, outgoing.message),
+            "status": status,
+            "send_after": now,
+            "error_detail": error[:500],
+            "error_code": "",
+            "attempts": 0,
+            "needs_attention": status == "failed",
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["shop_id", "key"],
+    )
 
 
 def _with_customer_history(
@@ -260,25 +364,46 @@ def _record_effects(
     for intent in decision.messages:
         _create_message(conn, rt, order, intent, order_pk, token, customer_id, opted_out, now)
     for timer in decision.timers:
-        queries.insert_ignore(
-            conn,
-            jobs,
-            {
-                "shop_id": rt.shop_id,
-                "order_ref": f"order:{order.order_id}",
-                "kind": "timer_fired",
-                "payload": codec.encode(TimerFired(timer.kind, timer.due_at)),
-                "status": "pending",
-                "available_at": timer.due_at,
-                "attempts": 0,
-                "last_error": "",
-                "dedupe_key": f"timer:{order_pk}:{timer.kind}",
-                "created_at": now,
-            },
-            ["shop_id", "dedupe_key"],
-        )
+        _set_timer(conn, rt, order, order_pk, timer, now)
+    _open_cases(conn, rt, order, order_pk, decision.escalations, now)
     if decision.messages and any(i.not_before <= now for i in decision.messages):
         rt.wake()
+
+
+def _set_timer(
+    conn: sa.Connection, rt: Runtime, order: Order, order_pk: int, timer: TimerIntent, now: datetime
+) -> None:
+    """A durable timer: a job due at `timer.due_at`, once per order and timer kind."""
+    queries.insert_ignore(
+        conn,
+        jobs,
+        {
+            "shop_id": rt.shop_id,
+            "order_ref": f"order:{order.order_id}",
+            "kind": "timer_fired",
+            "payload": codec.encode(TimerFired(timer.kind, timer.due_at)),
+            "status": "pending",
+            "available_at": timer.due_at,
+            "attempts": 0,
+            "last_error": "",
+            "dedupe_key": f"timer:{order_pk}:{timer.kind}"[:200],
+            "created_at": now,
+        },
+        ["shop_id", "dedupe_key"],
+    )
+
+
+def _open_cases(
+    conn: sa.Connection,
+    rt: Runtime,
+    order: Order,
+    order_pk: int,
+    cases: Sequence[Escalation],
+    now: datetime,
+) -> None:
+    for case in cases:
+        key = f"{order.order_id}:{case.key}"
+        escalations.open_case(conn, rt.shop_id, order_pk, case.awb, case.reason, key, case.detail, now)
 
 
 def _create_message(

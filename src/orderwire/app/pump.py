@@ -10,13 +10,14 @@ import threading
 import time
 from datetime import timedelta
 
-from orderwire.app import orders, sending
+from orderwire.app import courier_actions, orders, sending
 from orderwire.app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
-IDLE_WAIT = 0.2
+JOBS_PER_TRANSACTION = 20
+IDLE_WAIT = 0.05  # a separate web process cannot wake this one: poll often (cheap when idle)
 SWEEP_EVERY = 30.0
 ORPHAN_AFTER = timedelta(seconds=60)
 
@@ -24,8 +25,14 @@ ORPHAN_AFTER = timedelta(seconds=60)
 def run_once(rt: Runtime, sweep: bool = False) -> int:
     """Apply up to BATCH due jobs and dispatch due messages; returns how much was done."""
     done = 0
-    while done < BATCH and orders.process_next_job(rt):
-        done += 1
+    while done < BATCH:
+        applied = orders.process_due_jobs(rt, JOBS_PER_TRANSACTION)
+        done += applied
+        # Hand messages over between batches, so a backlog of events does not delay the first of them.
+        done += sending.dispatch_due(rt)
+        if applied < JOBS_PER_TRANSACTION:
+            break
+    done += courier_actions.run_due(rt)
     done += sending.dispatch_due(rt, stale_after=ORPHAN_AFTER if sweep else None)
     return done
 

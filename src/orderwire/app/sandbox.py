@@ -90,6 +90,8 @@ def conversation(rt: Runtime, phone: str) -> list[dict[str, Any]]:
                     button["url"] = rt.settings.public_url.rstrip("/") + button["url"]
         elif payload.get("type") == "button":
             item |= {"body": payload["button"]["text"], "buttons": []}
+        elif payload.get("type") == "interactive":
+            item |= _interactive(payload["interactive"], row.direction)
         else:
             item |= {
                 "body": payload.get("text", {}).get("body", f"[{payload.get('type')}]"),
@@ -97,6 +99,35 @@ def conversation(rt: Runtime, phone: str) -> list[dict[str, Any]]:
             }
         shown.append(item)
     return shown
+
+
+def _interactive(inner: dict[str, Any], direction: str) -> dict[str, Any]:
+    """A list or reply-button message with its choices as tappable buttons; a customer's pick as its title."""
+    if direction == "in":
+        picked = inner.get("list_reply") or inner.get("button_reply") or {}
+        return {"body": picked.get("title", "[interactive]"), "buttons": []}
+    action = inner.get("action", {})
+    if inner.get("type") == "list":
+        rows = [r for section in action.get("sections", []) for r in section.get("rows", [])]
+        choices = [
+            {"type": "LIST_ROW", "text": r["title"], "payload": r["id"], "reply_kind": "list_reply"}
+            for r in rows
+        ]
+        return {
+            "body": inner.get("body", {}).get("text", ""),
+            "footer": f"☰ {action.get('button', '')}",
+            "buttons": choices,
+        }
+    choices = [
+        {
+            "type": "REPLY",
+            "text": b["reply"]["title"],
+            "payload": b["reply"]["id"],
+            "reply_kind": "button_reply",
+        }
+        for b in action.get("buttons", [])
+    ]
+    return {"body": inner.get("body", {}).get("text", ""), "buttons": choices}
 
 
 def unread(rt: Runtime, phone: str) -> list[str]:

@@ -15,17 +15,19 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
+from dbos import DBOS, Queue, SetWorkflowID
 
 from orderwire.app import templates
 from orderwire.app.runtime import Runtime, current
 from orderwire.integrations.whatsapp.client import TEMPLATE_STATUS_FOR_CODE, SendResult, Verdict
 from orderwire.store import queries
+from orderwire.store.db import reading
 from orderwire.store.tables import customers, messages
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "whatsapp-send"
+INFLIGHT = messages.alias("in_flight")
 SENDABLE = ("queued", "retrying", "scheduled")
 FINAL = {
     Verdict.SENT: "accepted",
@@ -67,24 +69,30 @@ def pacer_for(rt: Runtime) -> Pacer:
     return _pacers.setdefault(id(rt), Pacer(rt.settings.whatsapp_rate_per_second))
 
 
+_queues: dict[str, Queue] = {}
+
+
 def register_queue(rt: Runtime) -> None:
-    """The send queue: the rate limit holds across every process sharing the database."""
-    DBOS.register_queue(
+    """The send queue: the rate limit holds across every process sharing the database.
+
+    Not partitioned: DBOS's limiter on a partitioned queue claims one partition per transaction, which
+    measured ~1 s of queueing per message at 50/s (docs/benchmarks.md). Chat order is kept instead by
+    `dispatch_due`, which hands a customer's next message over only when the previous one is settled.
+    """
+    _queues[QUEUE_NAME] = DBOS.register_queue(
         QUEUE_NAME,
         limiter={"limit": rt.settings.whatsapp_rate_per_second, "period": 1.0},
         worker_concurrency=32,
-        # One message at a time per customer keeps their chat in order (confirmation before dispatch).
-        partition_concurrency=1,
         polling_interval_sec=0.05,
     )
 
 
-def enqueue(message_id: int, recipient: str) -> None:
-    """Start (or find) the send workflow of a message, in its recipient's lane."""
-    queue = DBOS.retrieve_queue(QUEUE_NAME)
+def enqueue(message_id: int) -> None:
+    """Start (or find) the send workflow of a message."""
+    queue = _queues.get(QUEUE_NAME)
     if queue is None:
         raise RuntimeError(f"queue {QUEUE_NAME} not registered")
-    with SetWorkflowID(f"send-{message_id}"), SetEnqueueOptions(queue_partition_key=recipient):
+    with SetWorkflowID(f"send-{message_id}"):
         queue.enqueue(send_message, message_id)
 
 
@@ -111,11 +119,15 @@ def attempt_send(message_id: int, attempt: int) -> str:
     (pauses last hours, quiet hours defer messages), and only the status at send time matters.
     """
     rt = current()
-    with rt.engine.connect() as conn:
-        row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
+    with reading(rt.engine) as conn:
+        row = conn.execute(
+            sa.select(messages, customers.c.opted_out)
+            .join(customers, customers.c.id == messages.c.customer_id)
+            .where(messages.c.id == message_id)
+        ).first()
     if row is None or row.status not in SENDABLE:
         return "skipped"
-    if _opted_out(rt, row.customer_id):
+    if row.opted_out:
         with rt.engine.begin() as conn:
             conn.execute(
                 messages.update()
@@ -129,13 +141,6 @@ def attempt_send(message_id: int, attempt: int) -> str:
     pacer_for(rt).wait()
     result = rt.whatsapp.send(payload)
     return record_result(rt, row, result, attempt, payload)
-
-
-def _opted_out(rt: Runtime, customer_id: int) -> bool:
-    with rt.engine.connect() as conn:
-        return bool(
-            conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar()
-        )
 
 
 def record_result(
@@ -168,6 +173,8 @@ def record_result(
                 customers.update().where(customers.c.id == row.customer_id).values(unreachable_at=now)
             )
         conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
+    if status != "retrying":
+        rt.wake()  # the customer's next message may go now
     return status if status != "retrying" else str(result.verdict)
 
 
@@ -184,31 +191,35 @@ def give_up(message_id: int) -> None:
 
 
 def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = None) -> int:
-    """Hand due messages to the send queue; also re-enqueue 'queued' ones a crash may have orphaned."""
+    """Hand due messages to the send queue, one per customer at a time so each chat stays in order.
+
+    With `stale_after`, also re-enqueue 'queued' messages a crash may have orphaned (idempotent by id).
+    """
     now = rt.clock()
+    in_flight = sa.select(sa.literal(1)).where(
+        INFLIGHT.c.customer_id == messages.c.customer_id, INFLIGHT.c.status.in_(("queued", "retrying"))
+    )
     with rt.engine.begin() as conn:
-        due = list(
-            conn.execute(
-                sa.select(messages.c.id, messages.c.customer_id)
-                .where(messages.c.status == "scheduled", messages.c.send_after <= now)
-                .order_by(messages.c.send_after, messages.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-        )
+        candidates = conn.execute(
+            sa.select(messages.c.id, messages.c.customer_id)
+            .where(messages.c.status == "scheduled", messages.c.send_after <= now, ~in_flight.exists())
+            .order_by(messages.c.send_after, messages.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        first_per_customer = {m.customer_id: m.id for m in reversed(candidates)}
+        due = sorted(first_per_customer.values())
         if due:
             conn.execute(
-                messages.update()
-                .where(messages.c.id.in_([m.id for m in due]))
-                .values(status="queued", updated_at=now)
+                messages.update().where(messages.c.id.in_(due)).values(status="queued", updated_at=now)
             )
         if stale_after is not None:
             due += conn.execute(
-                sa.select(messages.c.id, messages.c.customer_id).where(
+                sa.select(messages.c.id).where(
                     messages.c.status.in_(("queued", "retrying")),
                     messages.c.updated_at <= now - stale_after,
                 )
-            ).all()
-    for message in due:
-        enqueue(message.id, f"customer-{message.customer_id}")
+            ).scalars()
+    for message_id in due:
+        enqueue(message_id)
     return len(due)

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from orderwire.app import escalations
 from orderwire.app.runtime import Runtime
 from orderwire.domain.model import Order, order_from_json, to_json
 from orderwire.store.tables import jobs, message_statuses, messages, orders, timeline
@@ -98,6 +99,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
             }
             for m in sent
         ],
+        "escalations": escalations.open_cases(rt, int(row.id)),
     }
 
 

@@ -70,4 +70,23 @@ class TimerFired:
     occurred_at: datetime
 
 
-Event = OrderPlaced | PaymentCaptured | ProcessingStarted | ShipmentUpdated | OrderCancelled | TimerFired
+@dataclass(frozen=True)
+class CustomerReplied:
+    """The customer wrote or tapped something; `reply_id` is the id of the button or list row tapped."""
+
+    occurred_at: datetime
+    wamid: str
+    message_type: str = "text"
+    text: str = ""
+    reply_id: str = ""
+
+
+Event = (
+    OrderPlaced
+    | PaymentCaptured
+    | ProcessingStarted
+    | ShipmentUpdated
+    | OrderCancelled
+    | TimerFired
+    | CustomerReplied
+)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from orderwire.domain.edd import promise
 from orderwire.domain.events import (
+    CustomerReplied,
     Event,
     OrderCancelled,
     OrderPlaced,
@@ -46,6 +47,9 @@ class MessageKind(StrEnum):
     DISPATCHED = "dispatched"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_FAILED_AGAIN = "delivery_failed_again"
+    NDR_REMINDER = "ndr_reminder"
+    RTO_INITIATED = "rto_initiated"
     DELIVERED = "delivered"
     FOLLOW_UP = "follow_up"
     CANCELLED = "cancelled"
@@ -80,6 +84,16 @@ class TimerIntent:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """A case for staff, opened once per `key` (parcel, attempt, reason) within the order."""
+
+    reason: str
+    awb: str
+    key: str
+    detail: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Decision:
     """The new order state and everything that follows from the event."""
 
@@ -90,9 +104,15 @@ class Decision:
     cancel_messages: tuple[str, ...] = ()
     timers: tuple[TimerIntent, ...] = ()
     alerts: tuple[str, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
 
 
 FOLLOW_UP_TIMER = "follow_up"
+# Failed-delivery timers are named `<kind>:<AWB>:<attempt>`: the reminder and the escalation when the
+# customer does not answer, and the end-of-day check after a re-attempt they asked for.
+NDR_REMIND = "ndr_remind"
+NDR_ESCALATE = "ndr_escalate"
+NDR_CHECK = "ndr_check"
 _BEFORE_DISPATCH = STAGE_RANK[Stage.DISPATCHED]
 
 
@@ -110,7 +130,9 @@ def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy)
         return _shipment_updated(order, event, now, policy)
     if isinstance(event, OrderCancelled):
         return _cancelled(order, event, now)
-    return _timer_fired(order, event, now)
+    if isinstance(event, CustomerReplied):
+        return Decision(order, Outcome.IGNORED, "customer replies are the bot's (orderwire.bot)")
+    return _timer_fired(order, event, now, policy)
 
 
 def _confirmation(order: Order, now: datetime) -> MessageIntent:
@@ -306,9 +328,17 @@ def _forward_moved(
         )
         if not repeat:
             key = f"{awb}:{status.value}:{day.isoformat()}"
-            messages.append(MessageIntent(MessageKind(status.value), key, now, awb))
+            kind = MessageKind(status.value)
+            if status is ShipmentStatus.DELIVERY_FAILED:
+                attempt = shipment.attempt
+                kind = MessageKind.DELIVERY_FAILED_AGAIN if attempt > 1 else kind
+                timers += _ndr_timers(awb, attempt, now, policy)
+            messages.append(MessageIntent(kind, key, now, awb))
     elif status is ShipmentStatus.DELIVERED:
         messages.append(MessageIntent(MessageKind.DELIVERED, f"{awb}:delivered", now, awb))
+    elif status is ShipmentStatus.RTO_INITIATED:
+        messages.append(MessageIntent(MessageKind.RTO_INITIATED, f"{awb}:rto_initiated", now, awb))
+        alerts.append(f"shipment {awb}: {status.value}")
     elif status is not ShipmentStatus.PICKUP_PENDING:
         alerts.append(f"shipment {awb}: {status.value}")
     updated = order.with_shipment(shipment)
@@ -328,6 +358,20 @@ def _forward_moved(
         timers=tuple(timers),
         alerts=tuple(alerts),
     )
+
+
+def _ndr_timers(awb: str, attempt: int, now: datetime, policy: ShopPolicy) -> list[TimerIntent]:
+    """A first failure gets a reminder, then staff; a second goes to staff sooner, without a reminder."""
+    if attempt > 1:
+        return [
+            TimerIntent(
+                f"{NDR_ESCALATE}:{awb}:{attempt}", now + timedelta(minutes=policy.ndr_escalate_again_minutes)
+            )
+        ]
+    return [
+        TimerIntent(f"{NDR_REMIND}:{awb}:{attempt}", now + timedelta(minutes=policy.ndr_reminder_minutes)),
+        TimerIntent(f"{NDR_ESCALATE}:{awb}:{attempt}", now + timedelta(minutes=policy.ndr_escalate_minutes)),
+    ]
 
 
 def _delay_notice(
@@ -382,7 +426,11 @@ def _cancelled(order: Order, event: OrderCancelled, now: datetime) -> Decision:
     )
 
 
-def _timer_fired(order: Order, event: TimerFired, now: datetime) -> Decision:
+def _timer_fired(order: Order, event: TimerFired, now: datetime, policy: ShopPolicy) -> Decision:
+    if event.kind.startswith(f"{NDR_REMIND}:") or event.kind.startswith(f"{NDR_ESCALATE}:"):
+        return _ndr_unanswered(order, event, now)
+    if event.kind.startswith(f"{NDR_CHECK}:"):
+        return _ndr_check(order, event, policy)
     if event.kind == FOLLOW_UP_TIMER and order.stage is Stage.DELIVERED:
         new = dataclasses.replace(order, stage=Stage.FOLLOWED_UP)
         return Decision(
@@ -392,3 +440,66 @@ def _timer_fired(order: Order, event: TimerFired, now: datetime) -> Decision:
             (MessageIntent(MessageKind.FOLLOW_UP, "follow_up", now),),
         )
     return Decision(order, Outcome.STALE, f"timer {event.kind} no longer applies")
+
+
+def _ndr_timer(order: Order, kind: str) -> tuple[Shipment, int] | None:
+    """The parcel and attempt a failed-delivery timer is about, if that parcel still exists."""
+    awb, _, attempt = kind.partition(":")[2].rpartition(":")
+    shipment = order.shipment(awb)
+    return None if shipment is None or not attempt.isdigit() else (shipment, int(attempt))
+
+
+def _ndr_unanswered(order: Order, event: TimerFired, now: datetime) -> Decision:
+    """No answer to a failed attempt: remind once, then hand it to staff, unless things moved on."""
+    found = _ndr_timer(order, event.kind)
+    if found is None:
+        return Decision(order, Outcome.STALE, f"timer {event.kind}: no such parcel")
+    shipment, attempt = found
+    answered = shipment.ndr_attempt >= attempt and bool(shipment.ndr_choice)
+    if shipment.status is not ShipmentStatus.DELIVERY_FAILED or shipment.attempt != attempt or answered:
+        return Decision(order, Outcome.STALE, f"timer {event.kind}: answered or moved on")
+    awb = shipment.awb
+    if event.kind.startswith(NDR_REMIND):
+        if shipment.ndr_step:
+            return Decision(order, Outcome.STALE, f"NDR {awb}: the customer is answering; no reminder")
+        reminder = MessageIntent(MessageKind.NDR_REMINDER, f"{awb}:ndr_reminder:{attempt}", now, awb)
+        return Decision(order, Outcome.APPLIED, f"NDR {awb}: reminder", (reminder,))
+    detail = {
+        "attempt": str(attempt),
+        "failed_at": shipment.failed_attempts[-1].isoformat() if shipment.failed_attempts else "",
+        "courier": shipment.courier,
+        "courier_reason": shipment.failure_reason,
+    }
+    case = Escalation("no_answer", awb, f"{awb}:ndr{attempt}:no_answer", detail)
+    return Decision(order, Outcome.APPLIED, f"NDR {awb}: no answer, handed to staff", escalations=(case,))
+
+
+def _ndr_check(order: Order, event: TimerFired, policy: ShopPolicy) -> Decision:
+    """After the day the customer chose: no attempt scanned that day is a case to dispute with the courier."""
+    found = _ndr_timer(order, event.kind)
+    if found is None:
+        return Decision(order, Outcome.STALE, f"timer {event.kind}: no such parcel")
+    shipment, attempt = found
+    day = shipment.ndr_date
+    if shipment.ndr_choice != "reattempt" or shipment.ndr_attempt != attempt or day is None:
+        return Decision(order, Outcome.STALE, f"timer {event.kind}: no re-attempt was asked")
+    zone = ZoneInfo(policy.timezone)
+    tried = any(s.status in _ATTEMPT_SCANS and s.at.astimezone(zone).date() >= day for s in shipment.scans)
+    if tried or shipment.status is ShipmentStatus.DELIVERED:
+        return Decision(order, Outcome.STALE, f"NDR {shipment.awb}: re-attempted as asked")
+    detail = {
+        "choice": "reattempt",
+        "date": day.isoformat(),
+        "chosen_at": shipment.ndr_chosen_at.isoformat() if shipment.ndr_chosen_at else "",
+        "courier": shipment.courier,
+    }
+    case = Escalation(
+        "reattempt_missed", shipment.awb, f"{shipment.awb}:ndr{attempt}:reattempt_missed", detail
+    )
+    note = f"NDR {shipment.awb}: no attempt on {day}; dispute with the courier"
+    return Decision(order, Outcome.APPLIED, note, escalations=(case,))
+
+
+_ATTEMPT_SCANS = frozenset(
+    {ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERY_FAILED, ShipmentStatus.DELIVERED}
+)

@@ -21,6 +21,9 @@ TEMPLATE_FOR: dict[MessageKind, str] = {
     MessageKind.DISPATCHED: "order_dispatched",
     MessageKind.OUT_FOR_DELIVERY: "order_out_for_delivery",
     MessageKind.DELIVERY_FAILED: "order_delivery_failed",
+    MessageKind.DELIVERY_FAILED_AGAIN: "order_delivery_failed_again",
+    MessageKind.NDR_REMINDER: "order_ndr_reminder",
+    MessageKind.RTO_INITIATED: "order_rto_initiated",
     MessageKind.DELIVERED: "order_delivered",
     MessageKind.FOLLOW_UP: "order_follow_up",
     MessageKind.CANCELLED: "order_cancelled",
@@ -126,15 +129,23 @@ def compose(kind: MessageKind, order: Order, awb: str, tracking_token: str) -> O
         when = words["between"].format(window=s.delivery_window) if s.delivery_window else words["today"]
         agent = words["agent"].format(phone=s.agent_phone) if s.agent_phone else words["no_agent"]
         return message((number, _one_line(when), _one_line(agent)), buttons=(track,))
-    if kind is MessageKind.DELIVERY_FAILED:
+    ndr_choices = (
+        ButtonParameter(0, "quick_reply", f"ndr:reschedule:{awb}"),
+        ButtonParameter(1, "quick_reply", f"ndr:change_address:{awb}"),
+        ButtonParameter(2, "quick_reply", f"ndr:return:{awb}"),
+    )
+    if kind in (MessageKind.DELIVERY_FAILED, MessageKind.DELIVERY_FAILED_AGAIN):
         s = _require(shipment, awb)
         reason = _one_line(s.failure_reason or words["no_reason"], 120)
+        return message((number, reason), buttons=ndr_choices)
+    if kind is MessageKind.NDR_REMINDER:
+        return message((number,), buttons=ndr_choices)
+    if kind is MessageKind.RTO_INITIATED:
         return message(
-            (number, reason),
+            (number,),
             buttons=(
-                ButtonParameter(0, "quick_reply", f"ndr:reschedule:{awb}"),
-                ButtonParameter(1, "quick_reply", f"ndr:change_address:{awb}"),
-                ButtonParameter(2, "quick_reply", f"ndr:return:{awb}"),
+                ButtonParameter(0, "quick_reply", f"rto:reorder:{order.order_id}"),
+                ButtonParameter(1, "quick_reply", f"rto:refund:{order.order_id}"),
             ),
         )
     if kind is MessageKind.DELAYED:

@@ -181,6 +181,16 @@ class Shipment:
     scans: tuple[Scan, ...] = ()
     is_return: bool = False
     notified_edd: date | None = None  # the date the customer was last told for this parcel
+    # The customer's answer to failed attempt `ndr_attempt`: reattempt (on `ndr_date`), return or
+    # change_address, and when they gave it.
+    ndr_choice: str = ""
+    ndr_date: date | None = None
+    ndr_chosen_at: datetime | None = None
+    ndr_attempt: int = 0
+    # A new address being taken step by step (bot/address.py): the step awaited, and the answers so far
+    # (address line, PIN code, landmark, phone).
+    ndr_step: str = ""
+    ndr_address: tuple[str, ...] = ()
 
     @property
     def forward(self) -> bool:
@@ -299,6 +309,12 @@ def order_from_json(data: dict[str, Any]) -> Order:
             ),
             is_return=bool(s.get("is_return", False)),
             notified_edd=d8(s.get("notified_edd")),
+            ndr_choice=s.get("ndr_choice", ""),
+            ndr_date=d8(s.get("ndr_date")),
+            ndr_chosen_at=dt(s.get("ndr_chosen_at")),
+            ndr_attempt=int(s.get("ndr_attempt", 0)),
+            ndr_step=s.get("ndr_step", ""),
+            ndr_address=tuple(s.get("ndr_address", ())),
         )
         for s in data["shipments"]
     )

@@ -38,6 +38,9 @@ class ShopPolicy:
     processing_update_threshold_minor: int = 500_000
     default_delivery_days: int = 5
     edd: EddRules = EddRules()
+    ndr_reminder_minutes: float = 120
+    ndr_escalate_minutes: float = 360
+    ndr_escalate_again_minutes: float = 120
 
     def __post_init__(self) -> None:
         if not 3 <= self.follow_up_days <= 7:

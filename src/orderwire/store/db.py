@@ -10,6 +10,22 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "orderwire_read_only"
+
+
+def reading(engine: sa.Engine) -> sa.Connection:
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+def use_wal(url: str) -> None:
+    """Switch a SQLite file to WAL (it persists in the file); other databases are left alone."""
+    url = sqlalchemy_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, poolclass=sa.NullPool)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        engine.dispose()
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -40,7 +56,9 @@ def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
         def _on_begin(connection: sa.Connection) -> None:
             # Take the write lock up front: a deferred transaction that later writes can fail with
             # "database is locked" instead of waiting (https://sqlite.org/lang_transaction.html).
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads (see `reading`) need no lock: WAL lets them run beside the writer.
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

@@ -74,28 +74,18 @@ def lock_order(conn: sa.Connection, shop_id: str, ref: str) -> sa.Row[Any] | Non
 def upsert_customer(
     conn: sa.Connection, shop_id: str, phone: str, name: str, language: str, now: datetime
 ) -> int:
-    """The customer's id, created or refreshed with the latest name and language."""
-    insert_ignore(
-        conn,
-        customers,
-        {
-            "shop_id": shop_id,
-            "phone": phone,
-            "name": name,
-            "language": language,
-            "opted_out": False,
-            "created_at": now,
-        },
-        ["shop_id", "phone"],
+    """The customer's id, created or refreshed with the latest name and language, in one statement."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(customers).values(
+        shop_id=shop_id, phone=phone, name=name, language=language, opted_out=False, created_at=now
     )
-    row = conn.execute(
-        sa.select(customers.c.id, customers.c.name, customers.c.language).where(
-            customers.c.shop_id == shop_id, customers.c.phone == phone
-        )
-    ).one()
-    if name and (row.name, row.language) != (name, language):
-        conn.execute(customers.update().where(customers.c.id == row.id).values(name=name, language=language))
-    return int(row.id)
+    # An inbound message knows no name: it must not erase the one the shop gave.
+    keep_unless_named = sa.case((stmt.excluded.name == "", customers.c.name), else_=stmt.excluded.name)
+    keep_language = sa.case((stmt.excluded.name == "", customers.c.language), else_=stmt.excluded.language)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["shop_id", "phone"], set_={"name": keep_unless_named, "language": keep_language}
+    ).returning(customers.c.id)
+    return int(conn.execute(stmt).scalar_one())
 
 
 def customer_order_count(conn: sa.Connection, customer_id: int) -> int:

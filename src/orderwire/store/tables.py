@@ -72,7 +72,7 @@ orders = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
     sa.Column("order_id", sa.String(128), nullable=False),
-    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False, index=True),
     sa.Column("stage", sa.String(32), nullable=False),
     sa.Column("tracking_token", sa.String(64), nullable=False, unique=True),
     sa.Column("state", JSONType, nullable=False),
@@ -211,4 +211,21 @@ template_statuses = sa.Table(
     sa.Column("status_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("shop_id", "name", "language", name="uq_template_statuses_shop_name_language"),
+)
+
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("order_pk", sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("awb", sa.String(64), nullable=False, default=""),
+    sa.Column("reason", sa.String(64), nullable=False),
+    # One escalation per cause (parcel, attempt, reason): a redelivered event never opens a second one.
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("detail", JSONType, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "key", name="uq_escalations_shop_key"),
+    sa.Index("ix_escalations_open", "shop_id", "status"),
 )

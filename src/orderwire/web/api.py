@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from orderwire.app import orders, templates, views
+from orderwire.app import escalations, orders, reports, templates, views
 from orderwire.web.deps import RuntimeDep, require_api_key
 from orderwire.web.schemas import Accepted, EventIn, OrderIn, to_canonical
 
@@ -61,6 +61,25 @@ def get_order(order_id: str, rt: RuntimeDep) -> dict[str, Any]:
         detail = f"unknown order; {waiting} event(s) wait for it" if waiting else "unknown order"
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
     return view
+
+
+@router.get("/escalations")
+def list_escalations(rt: RuntimeDep) -> list[dict[str, Any]]:
+    """Open cases waiting for staff (an NDR choice to push by hand, no answer, a missed re-attempt)."""
+    return escalations.open_cases(rt)
+
+
+@router.post("/escalations/{case_id}/resolve", status_code=status.HTTP_204_NO_CONTENT)
+def resolve_escalation(case_id: int, rt: RuntimeDep) -> None:
+    """Staff dealt with the case: it leaves the open list."""
+    if not escalations.resolve(rt, case_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such open escalation")
+
+
+@router.get("/reports/ndr")
+def ndr_report(rt: RuntimeDep) -> dict[str, Any]:
+    """Failed-delivery figures per courier and per PIN code (NDR rate, re-attempt success, fake attempts)."""
+    return reports.ndr_report(rt)
 
 
 @router.get("/templates", tags=["templates"])

@@ -24,12 +24,17 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app; the durable engine and the pump start with it and stop with it."""
+def create_app(
+    settings: Settings | None = None, runtime: Runtime | None = None, with_worker: bool = True
+) -> FastAPI:
+    """Build the app; unless a separate worker process does it, the pump and DBOS run in this one."""
     rt = runtime or build_runtime(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not with_worker:
+            yield
+            return
         service = Service(rt)
         await run_in_threadpool(service.start)
         try:

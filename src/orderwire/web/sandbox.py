@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request, status
@@ -110,14 +110,17 @@ async def customer_reply(
     button_text: Annotated[str, Form(max_length=100)] = "",
     button_payload: Annotated[str, Form(max_length=256)] = "",
     context_id: Annotated[str, Form(max_length=200)] = "",
+    reply_kind: Annotated[Literal["", "list_reply", "button_reply"], Form()] = "",
 ) -> RedirectResponse:
     """The visitor writes or taps as the customer: it arrives as Meta's webhook would."""
     if not text.strip() and not button_payload:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "write something or tap a button")
     wamid = fake.new_wamid()
-    button = (button_text, button_payload) if button_payload else None
+    # A template's quick reply arrives as a `button` message; a list row or reply button as `interactive`.
+    button = (button_text, button_payload) if button_payload and not reply_kind else None
+    choice = (reply_kind, button_payload, button_text) if button_payload and reply_kind else None
     body = fake.customer_message_webhook(
-        rt.settings.whatsapp_phone_number_id, phone, "", rt.clock(), wamid, text, button, context_id
+        rt.settings.whatsapp_phone_number_id, phone, "", rt.clock(), wamid, text, button, context_id, choice
     )
     message = body["entry"][0]["changes"][0]["value"]["messages"][0]
     await run_in_threadpool(sandbox.store, rt, phone, "in", wamid, message)

@@ -4,7 +4,10 @@ Sources: apidocs.shiprocket.in, "Authentication API" (`POST /v1/external/auth/lo
 `email` and `password` answers `token`, a JWT valid for 10 days, sent as `Authorization: Bearer`) and
 "Tracking" → "Get Tracking through AWB" (`GET /v1/external/courier/track/awb/{awb_code}` answers
 `tracking_data` with `track_status` (0: no activity yet), `shipment_status`, `shipment_track[]`
-(`courier_name`, `edd`), `shipment_track_activities[]` (scans, as in the webhook), `track_url`, `etd`).
+(`courier_name`, `edd`), `shipment_track_activities[]` (scans, as in the webhook), `track_url`, `etd`);
+"NDR" → "Action NDR" (`POST /v1/external/ndr/{awb}/action` with `action` re-attempt | return | fake-attempt,
+`comments` (required), optional `phone`, `address1`, `address2`, `deferred_date`; answers 202
+`{"status": "Data Updated Sucessfully"}`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from orderwire.integrations.shiprocket.scans import routed_events
 
 LOGIN_PATH = "/v1/external/auth/login"
 TRACK_PATH = "/v1/external/courier/track/awb/{awb}"
+NDR_ACTION_PATH = "/v1/external/ndr/{awb}/action"
 TOKEN_LIFETIME = timedelta(days=9)  # Shiprocket's is 10 days; renew a day early
 
 
@@ -70,6 +74,21 @@ class ShiprocketApi:
             answer = self._get(TRACK_PATH.format(awb=awb))
         return _json(answer)
 
+    def ndr_action(self, awb: str, body: Mapping[str, str]) -> dict[str, Any]:
+        """Tell Shiprocket what to do with a failed delivery; raises ShiprocketApiError unless accepted."""
+        path = NDR_ACTION_PATH.format(awb=awb)
+        answer = self._post(path, body)
+        if answer.status_code == 401 and not self._fixed:
+            self._expires = datetime.min.replace(tzinfo=UTC)
+            answer = self._post(path, body)
+        if answer.status_code not in (200, 202):
+            raise ShiprocketApiError(f"NDR action HTTP {answer.status_code}: {answer.text[:200]}")
+        try:
+            result = answer.json()
+        except ValueError:
+            result = {}
+        return result if isinstance(result, dict) else {}
+
     def close(self) -> None:
         """Release the connection pool."""
         self._http.close()
@@ -79,6 +98,14 @@ class ShiprocketApi:
             return self._http.get(path, headers={"Authorization": f"Bearer {self._bearer()}"})
         except httpx.HTTPError as exc:
             raise ShiprocketApiError(f"GET {path}: {type(exc).__name__}") from exc
+
+    def _post(self, path: str, body: Mapping[str, str]) -> httpx.Response:
+        try:
+            return self._http.post(
+                path, json=dict(body), headers={"Authorization": f"Bearer {self._bearer()}"}
+            )
+        except httpx.HTTPError as exc:
+            raise ShiprocketApiError(f"POST {path}: {type(exc).__name__}") from exc
 
     def _bearer(self) -> str:
         if self._fixed or self._clock() < self._expires:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from orderwire.domain.interactive import SessionMessage, Style
 from orderwire.domain.templates import ButtonParameter, OutboundMessage
 
 
@@ -83,6 +84,35 @@ def template_payload(to: str, message: OutboundMessage) -> dict[str, Any]:
             "language": {"code": message.language},
             "components": components,
         },
+    }
+
+
+def session_payload(to: str, message: SessionMessage) -> dict[str, Any]:
+    """The Cloud API body for a text, list or reply-button message (messages/interactive-*-messages)."""
+    head: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to.lstrip("+"),
+    }
+    if message.style is Style.TEXT:
+        return head | {"type": "text", "text": {"preview_url": False, "body": message.body}}
+    if message.style is Style.LIST:
+        rows = [
+            {"id": c.id, "title": c.title, **({"description": c.description} if c.description else {})}
+            for c in message.choices
+        ]
+        action: dict[str, Any] = {
+            "button": message.button,
+            "sections": [{"title": message.button, "rows": rows}],
+        }
+    else:
+        action = {
+            "buttons": [{"type": "reply", "reply": {"id": c.id, "title": c.title}} for c in message.choices]
+        }
+    kind = "list" if message.style is Style.LIST else "button"
+    return head | {
+        "type": "interactive",
+        "interactive": {"type": kind, "body": {"text": message.body}, "action": action},
     }
 
 

@@ -116,12 +116,21 @@ def customer_message_webhook(
     text: str = "",
     button: tuple[str, str] | None = None,
     context_id: str = "",
+    choice: tuple[str, str, str] | None = None,
 ) -> dict[str, Any]:
-    """An inbound text, or a tap on a template quick-reply button (`button` = (text, payload))."""
+    """An inbound text, a tap on a template quick-reply button (`button` = (text, payload)), or a pick in
+    an interactive message (`choice` = ("list_reply" or "button_reply", id, title)).
+    """
     digits = phone.lstrip("+")
     message: dict[str, Any] = {"from": digits, "id": wamid, "timestamp": str(int(at.timestamp()))}
     if button is not None:
         message |= {"type": "button", "button": {"text": button[0], "payload": button[1]}}
+    elif choice is not None:
+        kind, reply_id, title = choice
+        message |= {
+            "type": "interactive",
+            "interactive": {"type": kind, kind: {"id": reply_id, "title": title}},
+        }
     else:
         message |= {"type": "text", "text": {"body": text}}
     if context_id:

@@ -1,0 +1,81 @@
+"""Cases handed to staff: opened by the dialogues and the courier pushes, listed by the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from orderwire.app.runtime import Runtime
+from orderwire.store import queries
+from orderwire.store.tables import escalations, orders
+
+
+def open_case(
+    conn: sa.Connection,
+    shop_id: str,
+    order_pk: int,
+    awb: str,
+    reason: str,
+    key: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Open an escalation once per key, in the caller's transaction; True when it is new."""
+    return queries.insert_ignore(
+        conn,
+        escalations,
+        {
+            "shop_id": shop_id,
+            "order_pk": order_pk,
+            "awb": awb,
+            "reason": reason,
+            "key": key[:200],
+            "detail": detail,
+            "status": "open",
+            "created_at": now,
+        },
+        ["shop_id", "key"],
+    )
+
+
+def resolve(rt: Runtime, case_id: int) -> bool:
+    """Mark an open escalation of this shop resolved; False when there is no such open case."""
+    with rt.engine.begin() as conn:
+        done = conn.execute(
+            escalations.update()
+            .where(
+                escalations.c.id == case_id,
+                escalations.c.shop_id == rt.shop_id,
+                escalations.c.status == "open",
+            )
+            .values(status="resolved")
+        ).rowcount
+    return bool(done)
+
+
+def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]:
+    """Open escalations, oldest first (of one order when `order_pk` is given)."""
+    query = (
+        sa.select(escalations, orders.c.order_id)
+        .join(orders, orders.c.id == escalations.c.order_pk)
+        .where(escalations.c.shop_id == rt.shop_id, escalations.c.status == "open")
+        .order_by(escalations.c.id)
+    )
+    if order_pk is not None:
+        query = query.where(escalations.c.order_pk == order_pk)
+    with rt.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {
+            "id": r.id,
+            "order_id": r.order_id,
+            "awb": r.awb,
+            "reason": r.reason,
+            "detail": r.detail,
+            "status": r.status,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
