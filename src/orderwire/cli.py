@@ -72,7 +72,9 @@ def _worker_process(env: dict[str, str]) -> Iterator[None]:
 
     def die_with_parent() -> None:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: a killed parent takes its worker along
+        # PR_SET_PDEATHSIG with SIGKILL: a killed parent takes its worker along, whatever it is doing.
+        # Nothing is lost: jobs roll back and DBOS recovers in-flight sends when a worker starts again.
+        libc.prctl(1, signal.SIGKILL)
 
     child = subprocess.Popen(
         [sys.executable, "-m", "orderwire.cli", "worker"],
@@ -98,12 +100,19 @@ def worker() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     service = Service(build_runtime(Settings()))
     stopped = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopped.set())
+    parent = os.getppid()
     service.start()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # after start: DBOS.launch installs handlers of its own
+        signal.signal(signum, lambda *_: stopped.set())
     try:
-        stopped.wait()
+        while not stopped.wait(1.0):
+            if os.getppid() != parent:  # orphaned: the web process is gone
+                break
     finally:
+        # A stop that hangs must not leave a worker behind: give it 30 s, then leave regardless.
+        watchdog = threading.Timer(30.0, os._exit, args=(1,))
+        watchdog.daemon = True
+        watchdog.start()
         service.stop()
 
 
