@@ -29,7 +29,8 @@ SANDBOX_GRAPH_PATH = "/sandbox/graph/v23.0"
 def _secret(value: object | None) -> str:
     """A configured secret, or a fresh random one for this process (sandbox and local runs)."""
     getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if getter else secrets.token_urlsafe(24)
+    configured = str(getter()) if getter else ""
+    return configured or secrets.token_urlsafe(24)  # an empty variable is no secret: never sign with ""
 
 
 def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Runtime:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from orderwire.app.runtime import Runtime
     from orderwire.integrations.whatsapp.templates import TemplateApiClient
 
+log = logging.getLogger(__name__)
 app = typer.Typer(help="Orderwire: order updates on WhatsApp.", no_args_is_help=True)
 templates = typer.Typer(help="WhatsApp templates: lint the catalogue, push it to Meta, sync statuses.")
 app.add_typer(templates, name="templates", no_args_is_help=True)
@@ -56,34 +57,58 @@ def serve(
     if settings.api_key is None:
         lines.append(f"API key for this run: {rt.api_key}  (set ORDERWIRE_API_KEY to fix one)")
     typer.echo("\n".join(lines))
-    if demo:
-        threading.Thread(target=_demo_when_ready, args=(base, rt.api_key, demo_pause), daemon=True).start()
+    demo_thread = threading.Thread(target=_demo_when_ready, args=(base, rt.api_key, demo_pause), daemon=True)
     if inline:
+        if demo:
+            demo_thread.start()
         uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning")
         return
     # Two processes use both cores: requests are never slowed by the work they queue (docs/benchmarks.md).
     with _worker_process(worker_environment(rt)):
+        if demo:
+            demo_thread.start()
         uvicorn.run(create_app(runtime=rt, with_worker=False), host=host, port=port, log_level="warning")
 
 
 @contextmanager
 def _worker_process(env: dict[str, str]) -> Iterator[None]:
-    """Run `orderwire worker` beside this process; it dies with it (PR_SET_PDEATHSIG) and is stopped after."""
+    """Run `orderwire worker` beside this process, restart it if it dies, stop it afterwards."""
+
+    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # looked up before forking, not in the child
 
     def die_with_parent() -> None:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
         # PR_SET_PDEATHSIG with SIGKILL: a killed parent takes its worker along, whatever it is doing.
         # Nothing is lost: jobs roll back and DBOS recovers in-flight sends when a worker starts again.
-        libc.prctl(1, signal.SIGKILL)
+        prctl(1, signal.SIGKILL)
 
-    child = subprocess.Popen(
-        [sys.executable, "-m", "orderwire.cli", "worker"],
-        env={**os.environ, **env},
-        preexec_fn=die_with_parent,
-    )
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "orderwire.cli", "worker"],
+            env={**os.environ, **env},
+            preexec_fn=die_with_parent,
+        )
+
+    stopping = threading.Event()
+    current = [spawn()]
+
+    def supervise() -> None:
+        delay = 1.0
+        while not stopping.is_set():
+            code = current[0].wait()
+            if stopping.is_set():
+                return
+            log.error("worker process exited with %s; restarting in %.0f s", code, delay)
+            if stopping.wait(delay):
+                return
+            current[0] = spawn()
+            delay = min(delay * 2, 30.0)
+
+    threading.Thread(target=supervise, name="worker-supervisor", daemon=True).start()
     try:
         yield
     finally:
+        stopping.set()
+        child = current[0]
         child.terminate()
         try:
             child.wait(timeout=30)

@@ -75,7 +75,13 @@ def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, not
                 continue  # username-only contacts are matched by user id once the bot lands
             customer_id = queries.upsert_customer(conn, rt.shop_id, message.phone, "", "en", now)
             values: dict[str, object] = {
-                "window_expires_at": message.at + SERVICE_WINDOW,
+                "window_expires_at": sa.case(
+                    (
+                        customers.c.window_expires_at > message.at + SERVICE_WINDOW,
+                        customers.c.window_expires_at,
+                    ),
+                    else_=message.at + SERVICE_WINDOW,
+                ),
                 "user_id": message.user_id or customers.c.user_id,
             }
             consent = consent_change(message.text) if message.type in ("text", "button") else None

@@ -8,6 +8,7 @@ new state, the timeline, the messages (unique per key) and the timers, all in on
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import secrets
 from collections.abc import Sequence
@@ -146,6 +147,12 @@ def _run_job(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) 
     )
 
 
+def message_key(order_id: str, key: str) -> str:
+    """The unique key of an order's message; hashed when too long for its column (ids are unbounded)."""
+    raw = f"{order_id}:{key}"
+    return raw if len(raw) <= 200 else raw[:130] + ":" + hashlib.sha256(raw.encode()).hexdigest()
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** (attempts + 1)))
 
@@ -258,7 +265,7 @@ def _create_session_message(
             "order_pk": order_pk,
             "customer_id": customer_id,
             "direction": "out",
-            "key": f"{order.order_id}:{outgoing.key}"[:200],
+            "key": message_key(order.order_id, outgoing.key),
             "kind": outgoing.dialogue,
             "template": "",
             "language": language_for(order.customer.language),
@@ -348,7 +355,7 @@ def _record_effects(
 ) -> None:
     order = decision.order
     if decision.cancel_messages:
-        keys = [f"{order.order_id}:{k}" for k in decision.cancel_messages]
+        keys = [message_key(order.order_id, k) for k in decision.cancel_messages]
         conn.execute(
             messages.update()
             .where(
@@ -402,7 +409,7 @@ def _open_cases(
     now: datetime,
 ) -> None:
     for case in cases:
-        key = f"{order.order_id}:{case.key}"
+        key = message_key(order.order_id, case.key)
         escalations.open_case(conn, rt.shop_id, order_pk, case.awb, case.reason, key, case.detail, now)
 
 
@@ -434,7 +441,7 @@ def _create_message(
             "order_pk": order_pk,
             "customer_id": customer_id,
             "direction": "out",
-            "key": f"{order.order_id}:{intent.key}",
+            "key": message_key(order.order_id, intent.key),
             "kind": intent.kind.value,
             "template": outbound.template,
             "language": outbound.language,

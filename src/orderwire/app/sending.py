@@ -101,7 +101,11 @@ def send_message(message_id: int) -> str:
     """Send one message, retrying transient failures with backoff; never loops forever."""
     rt = current()
     for attempt in range(1, rt.settings.send_max_attempts + 1):
-        verdict = attempt_send(message_id, attempt)
+        try:
+            verdict = attempt_send(message_id, attempt)
+        except Exception as exc:  # e.g. the database blinked: retry, never leave the row 'queued' for good
+            log.warning("message %s attempt %s raised %s", message_id, attempt, type(exc).__name__)
+            verdict = Verdict.RETRY
         if verdict in ("skipped", "held", *FINAL.values()):
             return verdict
         base = rt.settings.send_retry_base_seconds
@@ -175,6 +179,8 @@ def record_result(
         conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
     if status != "retrying":
         rt.wake()  # the customer's next message may go now
+    if result.verdict is Verdict.SENT:
+        return "accepted"  # even when a status webhook already moved the row further
     return status if status != "retrying" else str(result.verdict)
 
 
@@ -214,12 +220,20 @@ def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = 
                 messages.update().where(messages.c.id.in_(due)).values(status="queued", updated_at=now)
             )
         if stale_after is not None:
-            due += conn.execute(
-                sa.select(messages.c.id).where(
-                    messages.c.status.in_(("queued", "retrying")),
-                    messages.c.updated_at <= now - stale_after,
-                )
-            ).scalars()
+            orphans = list(
+                conn.execute(
+                    sa.select(messages.c.id)
+                    .where(
+                        messages.c.status.in_(("queued", "retrying")),
+                        messages.c.updated_at <= now - stale_after,
+                    )
+                    .order_by(messages.c.updated_at)
+                    .limit(limit)
+                ).scalars()
+            )
+            if orphans:  # touched, so the next sweep looks at others first
+                conn.execute(messages.update().where(messages.c.id.in_(orphans)).values(updated_at=now))
+            due += orphans
     for message_id in due:
         enqueue(message_id)
     return len(due)

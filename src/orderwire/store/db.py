@@ -39,7 +39,9 @@ def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
     """An engine tuned for this service: WAL and immediate transactions on SQLite."""
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -61,7 +63,10 @@ def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # hide_parameters: errors are logged, and their SQL parameters would carry personal data.
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def alembic_config(url: str) -> Config:

@@ -100,7 +100,7 @@ def customer_order_count(conn: sa.Connection, customer_id: int) -> int:
 def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: dict[str, str]) -> None:
     """Remember other names of the order (number, payment id, AWB) for correlation."""
     for kind, value in refs.items():
-        if value:
+        if value and len(kind) <= 32 and len(value) <= 200:  # longer names stay in the order's state only
             insert_ignore(
                 conn,
                 order_refs,

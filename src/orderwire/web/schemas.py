@@ -78,7 +78,9 @@ class OrderIn(Strict):
     paid: bool = False
     placed_at: datetime | None = None
     expected_delivery_date: date | None = None
-    references: dict[str, str] = Field(default_factory=dict, max_length=20)
+    references: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=dict, max_length=20
+    )
 
     @field_validator("currency")
     @classmethod

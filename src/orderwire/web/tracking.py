@@ -141,7 +141,8 @@ def page_context(order: Order, timezone: str) -> dict[str, Any]:
                 "awb": s.awb,
                 "edd": format_day(s.edd, lang) if s.edd else "",
                 "location": s.last_location,
-                "tracking_url": s.tracking_url,
+                # Only web links: a courier-supplied "javascript:" URL must never become clickable.
+                "tracking_url": s.tracking_url if s.tracking_url.startswith(("https://", "http://")) else "",
                 "attempts": s.attempt,
             }
             for s in order.shipments

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -68,15 +69,15 @@ class ShiprocketApi:
 
     def track(self, awb: str) -> dict[str, Any]:
         """The raw track-by-AWB answer; logs in again once if the token was refused."""
-        answer = self._get(TRACK_PATH.format(awb=awb))
+        answer = self._get(TRACK_PATH.format(awb=quote(awb, safe="")))
         if answer.status_code == 401 and not self._fixed:
             self._expires = datetime.min.replace(tzinfo=UTC)
-            answer = self._get(TRACK_PATH.format(awb=awb))
+            answer = self._get(TRACK_PATH.format(awb=quote(awb, safe="")))
         return _json(answer)
 
     def ndr_action(self, awb: str, body: Mapping[str, str]) -> dict[str, Any]:
         """Tell Shiprocket what to do with a failed delivery; raises ShiprocketApiError unless accepted."""
-        path = NDR_ACTION_PATH.format(awb=awb)
+        path = NDR_ACTION_PATH.format(awb=quote(awb, safe=""))
         answer = self._post(path, body)
         if answer.status_code == 401 and not self._fixed:
             self._expires = datetime.min.replace(tzinfo=UTC)

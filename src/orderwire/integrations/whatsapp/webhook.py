@@ -41,7 +41,7 @@ def signature_for(app_secret: str, raw_body: bytes) -> str:
 
 def verify(app_secret: str, header: str | None, raw_body: bytes) -> bool:
     """True when `X-Hub-Signature-256` matches the raw body (constant time)."""
-    if not header or not header.startswith("sha256="):
+    if not app_secret or not header or not header.startswith("sha256="):
         return False
     return equal(header, signature_for(app_secret, raw_body))
 
