@@ -100,6 +100,19 @@ def scan_label(scan: Scan, lang: str) -> str:
     return SCAN_LABELS.get(lang, {}).get(scan.status.value, scan.status.value.replace("_", " "))
 
 
+def public_text(text: str, order: Order) -> str:
+    """Courier free text for the public page, or '' when it names the customer or shows their number.
+
+    Scans often say "Delivered to Asha Rao" or carry a phone number; the page must not reveal either.
+    """
+    lowered = text.lower()
+    names = [part for part in order.customer.name.lower().split() if len(part) >= 3]
+    digits = "".join(ch for ch in order.customer.phone if ch.isdigit())[-6:]
+    if any(name in lowered for name in names) or (digits and digits in "".join(filter(str.isdigit, text))):
+        return ""
+    return text
+
+
 def mask_name(name: str) -> str:
     """First name only: 'Asha Rao' -> 'Asha'."""
     return name.split(" ")[0] if name else ""
@@ -140,7 +153,7 @@ def page_context(order: Order, timezone: str) -> dict[str, Any]:
                 "courier": s.courier,
                 "awb": s.awb,
                 "edd": format_day(s.edd, lang) if s.edd else "",
-                "location": s.last_location,
+                "location": public_text(s.last_location, order),
                 # Only web links: a courier-supplied "javascript:" URL must never become clickable.
                 "tracking_url": s.tracking_url if s.tracking_url.startswith(("https://", "http://")) else "",
                 "attempts": s.attempt,
@@ -151,8 +164,8 @@ def page_context(order: Order, timezone: str) -> dict[str, Any]:
             {
                 "at": scan.at.astimezone(zone).strftime("%d %b, %H:%M"),
                 "status": scan_label(scan, lang),
-                "location": scan.location,
-                "description": scan.description,
+                "location": public_text(scan.location, order),
+                "description": public_text(scan.description, order),
             }
             for _, scan in scans[:30]
         ],
