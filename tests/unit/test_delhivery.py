@@ -77,7 +77,7 @@ def test_documented_sample() -> None:
     delivery = ADAPTER.parse({}, RAW)
     assert delivery.dedupe_key.startswith("sha256:") and delivery.topic == "scan"
     (routed,) = delivery.events
-    assert (routed.ref, routed.fallback) == ("awb:XXXXXXXXXXXX", "order:28")
+    assert (routed.ref, routed.fallback) == ("awb:1490811234567", "order:28")
     event = routed.event
     assert isinstance(event, ShipmentUpdated)
     assert event.status is S.PICKUP_PENDING and event.raw_status == "UD/Manifested (X-UCI)"

@@ -227,9 +227,7 @@ def _customer_replied(
             },
         )
     )
-    opted_out = bool(
-        conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar()
-    )
+    opted_out = queries.opted_out(conn, customer_id)
     for outgoing in turn.sends:
         _create_session_message(conn, rt, turn.order, outgoing, order_pk, customer_id, opted_out, now)
     if turn.courier is not None:
@@ -257,29 +255,21 @@ def _create_session_message(
         check(outgoing.message)
     except SessionError as exc:
         status, error = "failed", f"session message check: {exc}"
-    queries.insert_ignore(
+    _store_outgoing(
         conn,
-        messages,
-        {
-            "shop_id": rt.shop_id,
-            "order_pk": order_pk,
-            "customer_id": customer_id,
-            "direction": "out",
-            "key": message_key(order.order_id, outgoing.key),
-            "kind": outgoing.dialogue,
-            "template": "",
-            "language": language_for(order.customer.language),
-            "payload": session_payload(order.customer.phone, outgoing.message),
-            "status": status,
-            "send_after": now,
-            "error_detail": error[:500],
-            "error_code": "",
-            "attempts": 0,
-            "needs_attention": status == "failed",
-            "created_at": now,
-            "updated_at": now,
-        },
-        ["shop_id", "key"],
+        rt,
+        order,
+        order_pk,
+        customer_id,
+        key=outgoing.key,
+        kind=outgoing.dialogue,
+        template="",
+        language=language_for(order.customer.language),
+        payload=session_payload(order.customer.phone, outgoing.message),
+        status=status,
+        error=error,
+        send_after=now,
+        now=now,
     )
 
 
@@ -365,9 +355,7 @@ def _record_effects(
             )
             .values(status="cancelled", updated_at=now)
         )
-    opted_out = bool(
-        conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar()
-    )
+    opted_out = queries.opted_out(conn, customer_id)
     for intent in decision.messages:
         _create_message(conn, rt, order, intent, order_pk, token, customer_id, opted_out, now)
     for timer in decision.timers:
@@ -433,6 +421,42 @@ def _create_message(
         validate(outbound, definition)
     except TemplateError as exc:
         status, error = "failed", f"template check: {exc}"
+    _store_outgoing(
+        conn,
+        rt,
+        order,
+        order_pk,
+        customer_id,
+        key=intent.key,
+        kind=intent.kind.value,
+        template=outbound.template,
+        language=outbound.language,
+        payload=template_payload(order.customer.phone, outbound),
+        status=status,
+        error=error,
+        send_after=intent.not_before,
+        now=now,
+    )
+
+
+def _store_outgoing(
+    conn: sa.Connection,
+    rt: Runtime,
+    order: Order,
+    order_pk: int,
+    customer_id: int,
+    *,
+    key: str,
+    kind: str,
+    template: str,
+    language: str,
+    payload: dict[str, Any],
+    status: str,
+    error: str,
+    send_after: datetime,
+    now: datetime,
+) -> None:
+    """One outgoing message row, at most once per key; a failed check is flagged for staff."""
     queries.insert_ignore(
         conn,
         messages,
@@ -441,13 +465,13 @@ def _create_message(
             "order_pk": order_pk,
             "customer_id": customer_id,
             "direction": "out",
-            "key": message_key(order.order_id, intent.key),
-            "kind": intent.kind.value,
-            "template": outbound.template,
-            "language": outbound.language,
-            "payload": template_payload(order.customer.phone, outbound),
+            "key": message_key(order.order_id, key),
+            "kind": kind,
+            "template": template,
+            "language": language,
+            "payload": payload,
             "status": status,
-            "send_after": intent.not_before,
+            "send_after": send_after,
             "error_detail": error[:500],
             "error_code": "",
             "attempts": 0,

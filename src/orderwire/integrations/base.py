@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from orderwire.domain.events import Event, ShipmentUpdated
 from orderwire.domain.model import ShipmentStatus
+from orderwire.integrations.signatures import equal
 
 # Indian couriers and aggregators write local times without an offset.
 IST = ZoneInfo("Asia/Kolkata")
@@ -114,6 +115,12 @@ def header(headers: Mapping[str, str], name: str) -> str:
     """A header by case-insensitive name, '' when absent."""
     wanted = name.lower()
     return next((value for key, value in headers.items() if key.lower() == wanted), "")
+
+
+def header_matches(headers: Mapping[str, str], name: str, expected: str) -> bool:
+    """The header is present and equals `expected`, compared in constant time."""
+    presented = header(headers, name)
+    return bool(presented) and equal(presented, expected)
 
 
 def json_object(raw: bytes) -> dict[str, Any]:

@@ -88,6 +88,11 @@ def upsert_customer(
     return int(conn.execute(stmt).scalar_one())
 
 
+def opted_out(conn: sa.Connection, customer_id: int) -> bool:
+    """Whether the customer said STOP."""
+    return bool(conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar())
+
+
 def customer_order_count(conn: sa.Connection, customer_id: int) -> int:
     """How many orders this customer already has with the shop."""
     return int(

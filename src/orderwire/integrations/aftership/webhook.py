@@ -26,7 +26,7 @@ from orderwire.integrations.base import (
     Routed,
     Scanned,
     day,
-    header,
+    header_matches,
     items,
     json_object,
     mapping,
@@ -34,7 +34,7 @@ from orderwire.integrations.base import (
     scan_events,
     text,
 )
-from orderwire.integrations.signatures import equal, hmac_sha256_base64
+from orderwire.integrations.signatures import hmac_sha256_base64
 
 SIGNATURE_HEADER = "aftership-hmac-sha256"
 TRACKING_EVENTS = ("tracking_update", "edd_revise")
@@ -52,8 +52,7 @@ class AfterShipWebhook:
 
     def verify(self, secret: str, headers: Mapping[str, str], raw: bytes, now: datetime) -> bool:
         """`aftership-hmac-sha256` matches the raw body (constant time)."""
-        presented = header(headers, SIGNATURE_HEADER)
-        return bool(secret and presented) and equal(presented, signature_for(secret, raw))
+        return bool(secret) and header_matches(headers, SIGNATURE_HEADER, signature_for(secret, raw))
 
     def parse(self, headers: Mapping[str, str], raw: bytes) -> Delivery:
         """Checkpoints (newest first) of a tracking update or EDD revision; other events are noted."""

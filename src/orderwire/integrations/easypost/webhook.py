@@ -23,7 +23,7 @@ from orderwire.integrations.base import (
     Routed,
     Scanned,
     day,
-    header,
+    header_matches,
     items,
     json_object,
     mapping,
@@ -32,7 +32,7 @@ from orderwire.integrations.base import (
     text,
 )
 from orderwire.integrations.easypost.statuses import canonical
-from orderwire.integrations.signatures import equal, hmac_sha256_hex
+from orderwire.integrations.signatures import hmac_sha256_hex
 
 SIGNATURE_HEADER = "x-hmac-signature"
 TRACKER_EVENTS = ("tracker.created", "tracker.updated")
@@ -51,8 +51,7 @@ class EasyPostWebhook:
 
     def verify(self, secret: str, headers: Mapping[str, str], raw: bytes, now: datetime) -> bool:
         """`X-Hmac-Signature` matches the raw body (constant time)."""
-        presented = header(headers, SIGNATURE_HEADER)
-        return bool(secret and presented) and equal(presented, signature_for(secret, raw))
+        return bool(secret) and header_matches(headers, SIGNATURE_HEADER, signature_for(secret, raw))
 
     def parse(self, headers: Mapping[str, str], raw: bytes) -> Delivery:
         """A tracker's details, newest first; events about other objects are noted only."""

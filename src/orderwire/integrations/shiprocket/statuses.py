@@ -1,6 +1,6 @@
 """Shiprocket's shipment status codes (`shipment_status_id`, a scan's `sr-status`) and their meaning here.
 
-Source: apidocs.shiprocket.in, "Tracking" → shipment status codes (also in /work/shared/VENDOR-FACTS.md).
+Source: apidocs.shiprocket.in, "Tracking" → shipment status codes (summarised in shared VENDOR-FACTS.md).
 `current_status_id` uses other numbers and is not read. None: known but with no canonical meaning, or
 unknown; such scans are recorded and shown, and move nothing.
 """

@@ -20,14 +20,13 @@ from orderwire.integrations.base import (
     PayloadError,
     body_key,
     day,
-    header,
+    header_matches,
     items,
     json_object,
     moment,
     text,
 )
 from orderwire.integrations.shiprocket.scans import routed_events
-from orderwire.integrations.signatures import equal
 
 API_KEY_HEADER = "x-api-key"
 CURRENT_TIME = "%d %m %Y %H:%M:%S"
@@ -40,8 +39,7 @@ class ShiprocketWebhook:
 
     def verify(self, secret: str, headers: Mapping[str, str], raw: bytes, now: datetime) -> bool:
         """The `x-api-key` header equals the configured token (constant time)."""
-        presented = header(headers, API_KEY_HEADER)
-        return bool(secret and presented) and equal(presented, secret)
+        return bool(secret) and header_matches(headers, API_KEY_HEADER, secret)
 
     def parse(self, headers: Mapping[str, str], raw: bytes) -> Delivery:
         """Every scan, plus the current status when no scan carries it."""
