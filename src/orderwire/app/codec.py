@@ -11,7 +11,9 @@ from orderwire.domain.events import (
     OrderCancelled,
     OrderPlaced,
     PaymentCaptured,
+    PaymentFailed,
     ProcessingStarted,
+    RefundUpdated,
     ShipmentUpdated,
     TimerFired,
 )
@@ -20,6 +22,8 @@ from orderwire.domain.model import ShipmentStatus, order_from_json, to_json
 _TYPES: dict[str, type[Any]] = {
     "order_placed": OrderPlaced,
     "payment_captured": PaymentCaptured,
+    "payment_failed": PaymentFailed,
+    "refund_updated": RefundUpdated,
     "processing_started": ProcessingStarted,
     "shipment_updated": ShipmentUpdated,
     "order_cancelled": OrderCancelled,

@@ -25,6 +25,33 @@ class PaymentCaptured:
 
 
 @dataclass(frozen=True)
+class PaymentFailed:
+    """A payment attempt for this order failed; the customer may retry (at `retry_url`, if any)."""
+
+    occurred_at: datetime
+    payment_ref: str = ""
+    reason: str = ""
+    retry_url: str = ""
+
+
+@dataclass(frozen=True)
+class RefundUpdated:
+    """The payment gateway reports on a refund: `status` is 'processed', 'failed' or 'pending'.
+
+    `bank_ref` is the ARN/UTR the customer's bank knows the refund by, when the gateway gives one.
+    """
+
+    occurred_at: datetime
+    refund_ref: str
+    status: str
+    amount_minor: int | None = None
+    currency: str = ""
+    payment_ref: str = ""
+    bank_ref: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ProcessingStarted:
     """The shop started packing the order."""
 
@@ -79,11 +106,17 @@ class CustomerReplied:
     message_type: str = "text"
     text: str = ""
     reply_id: str = ""
+    # An image, document, audio or video: the Graph media id (download it at once, the URL expires) and
+    # its MIME type; a caption arrives in `text`.
+    media_id: str = ""
+    media_mime: str = ""
 
 
 Event = (
     OrderPlaced
     | PaymentCaptured
+    | PaymentFailed
+    | RefundUpdated
     | ProcessingStarted
     | ShipmentUpdated
     | OrderCancelled

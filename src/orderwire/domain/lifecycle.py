@@ -15,7 +15,9 @@ from orderwire.domain.events import (
     OrderCancelled,
     OrderPlaced,
     PaymentCaptured,
+    PaymentFailed,
     ProcessingStarted,
+    RefundUpdated,
     ShipmentUpdated,
     TimerFired,
 )
@@ -132,6 +134,8 @@ def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy)
         return _cancelled(order, event, now)
     if isinstance(event, CustomerReplied):
         return Decision(order, Outcome.IGNORED, "customer replies are the bot's (orderwire.bot)")
+    if isinstance(event, (PaymentFailed, RefundUpdated)):
+        return Decision(order, Outcome.IGNORED, f"{type(event).__name__} recorded")
     return _timer_fired(order, event, now, policy)
 
 
