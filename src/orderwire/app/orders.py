@@ -19,12 +19,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from orderwire import bot
-from orderwire.app import codec, courier_actions, escalations, poll_schedule
+from orderwire.app import codec, courier_actions, escalations, poll_schedule, vendor_calls
 from orderwire.app.runtime import Runtime
 from orderwire.bot.turn import Outgoing
 from orderwire.domain.events import CustomerReplied, Event, OrderPlaced, ShipmentUpdated, TimerFired
 from orderwire.domain.interactive import SessionError, check
-from orderwire.domain.lifecycle import Decision, Escalation, MessageIntent, Outcome, TimerIntent, decide
+from orderwire.domain.lifecycle import (
+    Decision,
+    Escalation,
+    MessageIntent,
+    Outcome,
+    TimerIntent,
+    VendorCall,
+    decide,
+)
 from orderwire.domain.messages import compose, language_for
 from orderwire.domain.model import Order, order_from_json, to_json
 from orderwire.domain.templates import TemplateError, validate
@@ -115,7 +123,9 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
         batch = conn.execute(
             sa.select(jobs)
             .where(
-                jobs.c.status == "pending", jobs.c.available_at <= now, jobs.c.kind != courier_actions.KIND
+                jobs.c.status == "pending",
+                jobs.c.available_at <= now,
+                jobs.c.kind.not_in(list(vendor_calls.PERFORMERS)),
             )
             .order_by(jobs.c.available_at, jobs.c.id)
             .limit(limit)
@@ -233,6 +243,7 @@ def _customer_replied(
     if turn.courier is not None:
         courier_actions.request(conn, rt, turn.order.order_id, order_pk, turn.courier, now)
     _open_cases(conn, rt, turn.order, order_pk, turn.escalations, now)
+    _queue_calls(conn, rt, turn.order, order_pk, turn.calls, now)
     for timer in turn.timers:
         _set_timer(conn, rt, turn.order, order_pk, timer, now)
     if turn.sends:
@@ -361,6 +372,7 @@ def _record_effects(
     for timer in decision.timers:
         _set_timer(conn, rt, order, order_pk, timer, now)
     _open_cases(conn, rt, order, order_pk, decision.escalations, now)
+    _queue_calls(conn, rt, order, order_pk, decision.calls, now)
     if decision.messages and any(i.not_before <= now for i in decision.messages):
         rt.wake()
 
@@ -399,6 +411,28 @@ def _open_cases(
     for case in cases:
         key = message_key(order.order_id, case.key)
         escalations.open_case(conn, rt.shop_id, order_pk, case.awb, case.reason, key, case.detail, now)
+
+
+def _queue_calls(
+    conn: sa.Connection,
+    rt: Runtime,
+    order: Order,
+    order_pk: int,
+    calls: Sequence[VendorCall],
+    now: datetime,
+) -> None:
+    for call in calls:
+        key = f"call:{message_key(order.order_id, call.key)}"
+        vendor_calls.queue(
+            conn,
+            rt,
+            call.kind,
+            order_id=order.order_id,
+            order_pk=order_pk,
+            payload=dict(call.payload),
+            dedupe_key=key,
+            now=now,
+        )
 
 
 def _create_message(

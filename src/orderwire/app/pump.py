@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
-from orderwire.app import courier_actions, orders, sending
+from orderwire.app import orders, sending, vendor_calls
 from orderwire.app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def run_once(rt: Runtime, sweep: bool = False) -> int:
         done += sending.dispatch_due(rt)
         if applied < JOBS_PER_TRANSACTION:
             break
-    done += courier_actions.run_due(rt)
+    done += vendor_calls.run_due(rt)
     done += sending.dispatch_due(rt, stale_after=ORPHAN_AFTER if sweep else None)
     return done
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from orderwire.domain.interactive import SessionMessage
-from orderwire.domain.lifecycle import Escalation, Outcome, TimerIntent
+from orderwire.domain.lifecycle import Escalation, Outcome, TimerIntent, VendorCall
 from orderwire.domain.model import Order
 
 
@@ -45,6 +45,7 @@ class Turn:
     courier: CourierRequest | None = None
     escalations: tuple[Escalation, ...] = ()
     timers: tuple[TimerIntent, ...] = ()
+    calls: tuple[VendorCall, ...] = ()
 
 
 def say(

@@ -95,6 +95,22 @@ class Escalation:
     detail: dict[str, str]
 
 
+# Calls to vendors a decision or a dialogue can ask for (performed by app/vendor_calls.py).
+SHOP_CANCEL = "shop_cancel"  # cancel the order in the shop
+SHOP_HOLD = "shop_hold"  # hold (payload hold="1") or release dispatch in the shop
+PAYMENT_REFUND = "payment_refund"  # refund through the payment gateway
+RETURN_PICKUP = "return_pickup"  # book a reverse pickup with the courier
+
+
+@dataclass(frozen=True)
+class VendorCall:
+    """A call to a vendor, made once per `key` within the order, outside the order's transaction."""
+
+    kind: str
+    key: str
+    payload: dict[str, str]
+
+
 @dataclass(frozen=True)
 class Decision:
     """The new order state and everything that follows from the event."""
@@ -107,6 +123,7 @@ class Decision:
     timers: tuple[TimerIntent, ...] = ()
     alerts: tuple[str, ...] = ()
     escalations: tuple[Escalation, ...] = ()
+    calls: tuple[VendorCall, ...] = ()
 
 
 FOLLOW_UP_TIMER = "follow_up"
