@@ -1,4 +1,4 @@
-"""The `orderwire` command: serve, migrate, demo, templates (lint, push, sync)."""
+"""The `orderwire` command: serve, migrate, demo, templates (lint, push, sync), customer erase, purge."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 app = typer.Typer(help="Orderwire: order updates on WhatsApp.", no_args_is_help=True)
 templates = typer.Typer(help="WhatsApp templates: lint the catalogue, push it to Meta, sync statuses.")
 app.add_typer(templates, name="templates", no_args_is_help=True)
+customer = typer.Typer(help="A customer's personal data.")
+app.add_typer(customer, name="customer", no_args_is_help=True)
 
 
 @app.command()
@@ -160,6 +162,57 @@ def migrate() -> None:
 
     upgrade(Settings().database_url)
     typer.echo("schema up to date")
+
+
+@customer.command("erase")
+def customer_erase(
+    phone: Annotated[str, typer.Argument(help="The customer's phone number (+91… or 10 digits).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a customer's personal data, keeping anonymised figures; they get no further messages."""
+    from orderwire.app.privacy import erase_customer
+    from orderwire.bootstrap import build_runtime
+    from orderwire.web.schemas import e164
+
+    try:
+        number = e164(phone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if not yes:
+        typer.confirm(f"Erase everything personal about {number}? This cannot be undone", abort=True)
+    rt = build_runtime(Settings())
+    try:
+        done = erase_customer(rt, number)
+    finally:
+        rt.whatsapp.close()
+        rt.engine.dispose()
+    if done is None:
+        typer.echo("no customer with that number")
+        raise typer.Exit(1)
+    typer.echo("erased: " + ", ".join(f"{table} {count}" for table, count in sorted(done.counts.items())))
+
+
+@app.command()
+def purge(
+    days: Annotated[
+        int | None, typer.Option(help="Older than this many days (default: ORDERWIRE_RETENTION_DAYS).")
+    ] = None,
+) -> None:
+    """Clear conversations and raw webhook bodies older than the retention period."""
+    from orderwire.app.privacy import purge_older_than
+    from orderwire.bootstrap import build_runtime
+
+    settings = Settings()
+    keep = days if days is not None else settings.retention_days
+    if keep <= 0:
+        raise typer.BadParameter("give --days N (N > 0) or set ORDERWIRE_RETENTION_DAYS")
+    rt = build_runtime(settings)
+    try:
+        done = purge_older_than(rt, keep)
+    finally:
+        rt.whatsapp.close()
+        rt.engine.dispose()
+    typer.echo("purged: " + ", ".join(f"{table} {count}" for table, count in sorted(done.counts.items())))
 
 
 @app.command()

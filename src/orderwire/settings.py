@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     ndr_reminder_minutes: float = Field(default=120, gt=0)
     ndr_escalate_minutes: float = Field(default=360, gt=0)
     ndr_escalate_again_minutes: float = Field(default=120, gt=0)
+    # Personal data: conversations and raw webhook bodies older than this are cleared (0: keep them).
+    retention_days: int = Field(default=0, ge=0)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
 

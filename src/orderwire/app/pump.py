@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from orderwire.app import orders, sending, vendor_calls
+from orderwire.app import orders, privacy, sending, vendor_calls
 from orderwire.app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ BATCH = 200
 JOBS_PER_TRANSACTION = 20
 IDLE_WAIT = 0.05  # a separate web process cannot wake this one: poll often (cheap when idle)
 SWEEP_EVERY = 30.0
+PURGE_EVERY = 3600.0
 ORPHAN_AFTER = timedelta(seconds=60)
 
 
@@ -56,13 +57,19 @@ class Pump:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        last_sweep = 0.0
+        last_sweep = last_purge = 0.0
+        purged_until: datetime | None = None
         while not self._stop.is_set():
             sweep = time.monotonic() - last_sweep > SWEEP_EVERY
             try:
                 done = run_once(self._rt, sweep=sweep)
                 if sweep:
                     last_sweep = time.monotonic()
+                days = self._rt.settings.retention_days
+                if days and time.monotonic() - last_purge > PURGE_EVERY:
+                    started = self._rt.clock()
+                    privacy.purge_older_than(self._rt, days, since=purged_until)
+                    last_purge, purged_until = time.monotonic(), started
             except Exception:  # the database may be down for a moment: wait and carry on
                 log.exception("pump round failed")
                 done = 0
