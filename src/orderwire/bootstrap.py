@@ -67,7 +67,9 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
             ),
         ),
         catalogue=load_catalogue(),
-        whatsapp=CloudApiClient(api_url, whatsapp_token, settings.whatsapp_phone_number_id),
+        whatsapp=CloudApiClient(
+            api_url, whatsapp_token, settings.whatsapp_phone_number_id, settings.whatsapp_timeout_seconds
+        ),
         api_key=_secret(settings.api_key),
         app_secret=_secret(settings.whatsapp_app_secret),
         verify_token=_secret(settings.whatsapp_verify_token),

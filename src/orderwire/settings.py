@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     # Set by `orderwire serve` for its worker process, so both speak to the same sandbox; not for users.
     sandbox_token: SecretStr | None = None
     whatsapp_rate_per_second: int = Field(default=80, ge=1, le=1000)
+    whatsapp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     shop_name: str = "Demo Shop"
     timezone: str = "Asia/Kolkata"

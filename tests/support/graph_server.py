@@ -8,6 +8,7 @@ answered as Meta would (paused, disabled, parameters that don't fit the approved
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -44,6 +45,7 @@ class GraphServer:
     latency: float = 0.0
     requests: list[Received] = field(default_factory=list)
     script: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
+    delays: deque[float] = field(default_factory=deque)
     templates_api: FakeTemplates = field(default_factory=FakeTemplates)
     port: int = 0
     _server: uvicorn.Server | None = None
@@ -67,6 +69,10 @@ class GraphServer:
         for _ in range(times):
             self.script.append((status, body))
 
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` requests only after `seconds` (to make the client time out)."""
+        self.delays.extend([seconds] * times)
+
     def templates(self) -> list[str]:
         """Template names in the order they were received."""
         return [r.body["template"]["name"] for r in self.requests if r.body.get("type") == "template"]
@@ -79,10 +85,9 @@ class GraphServer:
                 Received(request.url.path, request.headers.get("authorization", ""), body, time.time())
             )
             scripted = self.script.popleft() if self.script else None
-        if self.latency:
-            import asyncio
-
-            await asyncio.sleep(self.latency)
+            delay = self.latency + (self.delays.popleft() if self.delays else 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         if scripted is not None:
             return JSONResponse(scripted[1], status_code=scripted[0])
         refused = self.templates_api.send_problem(body) if body.get("type") == "template" else None

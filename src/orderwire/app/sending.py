@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from dbos import DBOS, Queue, SetWorkflowID
 
-from orderwire.app import templates
+from orderwire.app import escalations, templates
 from orderwire.app.runtime import Runtime, current
 from orderwire.integrations.whatsapp.client import TEMPLATE_STATUS_FOR_CODE, SendResult, Verdict
 from orderwire.store import queries
@@ -175,6 +175,22 @@ def record_result(
         if result.verdict is Verdict.UNREACHABLE:
             conn.execute(
                 customers.update().where(customers.c.id == row.customer_id).values(unreachable_at=now)
+            )
+        if result.verdict is Verdict.NEEDS_TEMPLATE and row.order_pk is not None:
+            # Meta says the service window is closed (131047): trust it, and hand the unsent reply to
+            # staff, who can answer with an approved template.
+            conn.execute(
+                customers.update().where(customers.c.id == row.customer_id).values(window_expires_at=now)
+            )
+            sent = payload or row.payload
+            body = sent.get("text") or sent.get("interactive", {}).get("body") or {}
+            text = str(body.get("body") or body.get("text") or "")[:500]
+            detail = {"message": row.kind, "unsent": text, "error": result.error_detail}
+            key = f"{row.key}:window_closed"
+            escalations.open_case(conn, rt.shop_id, row.order_pk, "", "window_closed", key, detail, now)
+        if result.verdict is Verdict.AUTH:
+            log.error(
+                "WhatsApp refused the access token (%s): renew ORDERWIRE_WHATSAPP_TOKEN", result.error_code
             )
         conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
     if status != "retrying":
