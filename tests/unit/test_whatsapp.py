@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from orderwire.integrations.base import PayloadError
 from orderwire.integrations.whatsapp import webhook as wa
 from orderwire.integrations.whatsapp.client import Verdict, classify
 
@@ -73,7 +74,7 @@ def test_button_tap_carries_payload_and_context() -> None:
     ],
 )
 def test_malformed_bodies_are_refused(body: Any) -> None:
-    with pytest.raises(wa.PayloadError):
+    with pytest.raises(PayloadError):
         wa.parse(body)
 
 

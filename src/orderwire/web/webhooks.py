@@ -45,7 +45,7 @@ async def whatsapp_events(request: Request, rt: RuntimeDep) -> dict[str, str]:
     try:
         parsed: wa.Parsed | None = wa.parse(body)
         note = ""
-    except wa.PayloadError as exc:
+    except PayloadError as exc:
         parsed, note = None, f"unrecognised: {exc}"  # well signed: keep it, acknowledge it
     await run_in_threadpool(record_whatsapp_delivery, rt, raw, parsed, note)
     return {"status": "ok"}

@@ -18,13 +18,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from orderwire.integrations.base import PayloadError
 from orderwire.integrations.signatures import equal, hmac_sha256_hex
 
 SIGNATURE_HEADER = "x-hub-signature-256"
-
-
-class PayloadError(ValueError):
-    """The body is not a WhatsApp webhook we can read."""
 
 
 def handshake(mode: str | None, token: str | None, challenge: str | None, expected: str) -> str | None:
