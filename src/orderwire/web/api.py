@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from orderwire.app import escalations, orders, reports, templates, views
-from orderwire.web.deps import RuntimeDep, require_api_key
+from orderwire.web.deps import RowId, RuntimeDep, require_api_key
 from orderwire.web.schemas import Accepted, EventIn, OrderIn, to_canonical
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], dependencies=[Depends(require_api_key)])
@@ -70,7 +70,7 @@ def list_escalations(rt: RuntimeDep) -> list[dict[str, Any]]:
 
 
 @router.post("/escalations/{case_id}/resolve", status_code=status.HTTP_204_NO_CONTENT)
-def resolve_escalation(case_id: int, rt: RuntimeDep) -> None:
+def resolve_escalation(case_id: RowId, rt: RuntimeDep) -> None:
     """Staff dealt with the case: it leaves the open list."""
     if not escalations.resolve(rt, case_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such open escalation")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orderwire.app.runtime import Runtime
@@ -20,6 +20,8 @@ def runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
+# A row id in a path: PostgreSQL's INTEGER holds up to 2**31 - 1; anything else is a 422, not a 500.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def require_api_key(
