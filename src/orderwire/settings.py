@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     ndr_reminder_minutes: float = Field(default=120, gt=0)
     ndr_escalate_minutes: float = Field(default=360, gt=0)
     ndr_escalate_again_minutes: float = Field(default=120, gt=0)
+    # Requests per minute one client address may make to the public tracking pages (then 429).
+    public_rate_per_minute: int = Field(default=60, ge=1)
     # Personal data: conversations and raw webhook bodies older than this are cleared (0: keep them).
     retention_days: int = Field(default=0, ge=0)
     send_max_attempts: int = Field(default=5, ge=1, le=20)

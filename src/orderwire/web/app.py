@@ -18,7 +18,7 @@ from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import Service, build_runtime
 from orderwire.settings import Settings
 from orderwire.web import api, sandbox, tracking, webhooks
-from orderwire.web.limits import BodyLimit
+from orderwire.web.limits import BodyLimit, PublicRateLimit
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -50,6 +50,7 @@ def create_app(
     )
     app.state.runtime = rt
     app.add_middleware(BodyLimit)
+    app.add_middleware(PublicRateLimit, per_minute=rt.settings.public_rate_per_minute)
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(tracking.router)
