@@ -50,7 +50,7 @@ CONCEPTS: dict[str, str] = {
     "CHANGE": """change chng chnge chang changed modify correct correction edit badal badalna badlo badlna
         badalni badal_do sudhar sudhaar shift shifted moved बदल बदलना बदलो बदलें बदलनी सुधार सुधारें""",
     "DEFECT": """damaged damage damge broken broke tuta toota tooti tuti tuta_hua defective defect faulty torn
-        phata phati not_working doesnt_work dont_work doesnt_switch kam_nahi_kar टूटा टूटी फटा फटी खराब_निकला""",
+        phata phati not_working doesnt_work dont_work doesnt_switch kam_nahi_kar kharab_nikla kharab_aaya टूटा टूटी फटा फटी खराब_निकला""",
     "WRONG": """wrong galat glt galath गलत incorrect different diff dusra dusri doosra doosri dusre दूसरा
         दूसरी दूसरे someone_else kisi_aur another not_what_i_ordered""",
     "MISSING": "missing kam_aaya kam_aya kam_aayi gayab गायब कम_आया",
@@ -85,7 +85,7 @@ CONCEPTS: dict[str, str] = {
         notifications alerts spam spamming spaming मैसेज मेसेज संदेश अपडेट नोटिफिकेशन व्हाट्सएप""",
     "SEND": """send sending bhej bhejo bhejna bhejiye bhejte bhejte_raho bhejdo bhej_do ship deliver भेज भेजो
         भेजना भेजिए भेजते भेजें""",
-    "START": """start started resume restart unstop chalu chaalu shuru again fir_se phir_se शुरू चालू फिर_से""",
+    "START": """start started resume restart unstop chalu chaalu shuru fir_se phir_se शुरू चालू फिर_से""",
     "SUBSCRIBE": "subscribe subscribed opt_in optin सब्सक्राइब",
     "YES": "yes yeah yup haan han haa ha ji_haan sure हाँ हां जी_हाँ",
     "KEEP": "keep continue raho rehna rahiye rakhna रहिए रहो रहना रखना",
@@ -98,7 +98,7 @@ CONCEPTS: dict[str, str] = {
         बढ़िया_है paisa_vasool paisa_wasool maza worth_it order_again thik_thak emoji_love""",
     "NEGATIVE": """bad worst terrible poor rude cheap disappointed disappointing pathetic horrible useless
         waste bekar bekaar ghatiya ghatia kharab bura buri badtameezi badtamizi badtamiz late slow barbaad
-        not_worth never_again बेकार घटिया खराब बुरा बुरी बर्बाद""",
+        not_worth never_again improve could_be_better बेकार घटिया खराब बुरा बुरी बर्बाद""",
     "RATING": "star stars rating rated rate emoji_rating",
     "SUBJECT": """product quality service delivery packaging packing fabric kapda experience item material
         purchase courier delivery_boy delivery_guy sarvis सर्विस क्वालिटी डिलीवरी प्रोडक्ट सामान अनुभव""",

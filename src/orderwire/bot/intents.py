@@ -78,18 +78,22 @@ _ORDER_NUMBER = re.compile(r"#\s*\d+|\b\d{4,}\b")
 _TOKEN = re.compile(r"[a-z0-9_]+|[\u0900-\u0963\u0966-\u097f]+|[.!?,;:\n\u0964\u0965]")
 _CLAUSE_WORDS = frozenset({"but", "lekin", "magar", "however", "लेकिन", "मगर", "बस"})
 _REPEATS = re.compile(r"(.)\1+")
+_ELONGATED = re.compile(r"(.)\1{2,}")
+_SUFFIXES = ("ing", "ed", "es", "s")
 
 
 def normalise_word(word: str) -> str:
     """One spelling per word: lower case, 'ee'/'oo' as 'i'/'u', doubled letters single, Devanagari folded."""
     if word and "\u0900" <= word[0] <= "\u097f":
         return word.translate(_DEVANAGARI_FOLD)
-    return _REPEATS.sub(r"\1", word.lower().replace("ee", "i").replace("oo", "u"))
+    word = _ELONGATED.sub(r"\1", word.lower())  # "hellooo", "pleaseee": stretched for emphasis
+    return _REPEATS.sub(r"\1", word.replace("ee", "i").replace("oo", "u"))
 
 
 def _prepare(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = "".join(_EMOJI.get(ch, ch) for ch in text if ch not in "\u200b\u200c\u200d\ufe0f")
+    text = re.sub(r"['\u2019]s\b", "", text)  # possessive: "someone else's order"
     text = text.replace("'", "").replace("\u2019", "").replace("-", " ")
     text = _RATING.sub(" emoji_rating ", text)
     return _ORDER_NUMBER.sub(" ordernum ", text)
@@ -160,9 +164,18 @@ def _edit_distance(a: str, b: str) -> int:
 
 @lru_cache(maxsize=8192)
 def _known(word: str) -> str:
-    """The vocabulary word this word spells (itself, or the nearest within one edit), or '' if none."""
+    """The vocabulary word this word spells (itself, its stem, or the nearest within one edit), or ''."""
     if word in _VOCABULARY:
         return word
+    for suffix in _SUFFIXES:  # "messaging" -> "messag" -> "message"
+        stem = word.removesuffix(suffix)
+        known = (stem if stem in _VOCABULARY else _nearest(stem)) if len(stem) >= 5 else ""
+        if stem != word and known:
+            return known
+    return _nearest(word)
+
+
+def _nearest(word: str) -> str:
     if len(word) < _fuzzy_length(word) or word.isdigit():
         return ""
     candidates = set(_FUZZY.get(word, ()))
@@ -320,6 +333,8 @@ def _orders(s: _Signals, add: _Add) -> None:
         add("where_is_my_order", 0.85 if s.has("ORDER", "DELIVERY", "ARRIVE") else 0.7)
     if s.has("DELIVERY") and s.has("DATE", "TODAY"):
         add("where_is_my_order", 0.85)
+    elif s.has("TODAY") and s.free("ARRIVE"):
+        add("where_is_my_order", 0.8)
     if s.has("ORDER") and s.free("ARRIVE"):
         add("where_is_my_order", 0.7)
     if s.has("UPDATE") and s.has("ORDER"):
@@ -339,8 +354,8 @@ def _returns(s: _Signals, add: _Add) -> None:
         add("return_or_exchange", 0.93)
     if s.has("REFUND") or (s.has("MONEY") and s.has("BACK", "WHERE")):
         add("return_or_exchange", 0.94)
-    if s.has("BACK") and not s.has("START", "MESSAGE"):
-        add("return_or_exchange", 0.8 if s.has("TAKE", "ITEM", "WANT") else 0.7)
+    if s.has("BACK") and not s.has("START", "MESSAGE"):  # "wapas lo": an explicit request
+        add("return_or_exchange", 0.88 if s.has("TAKE", "ITEM", "WANT") else 0.7)
     if s.has("WRONG") and s.has("ITEM", "ORDER", "COLOUR", "SIZE") and not s.has("ADDRESS"):
         add("return_or_exchange", 0.88)
     if s.has("DEFECT") and not s.has("PACKAGING"):
@@ -374,6 +389,8 @@ def _address_and_people(s: _Signals, add: _Add) -> None:
 
 
 def _chat(s: _Signals, add: _Add) -> None:
+    if s.has("PACKAGING") and s.has("DEFECT", "NEGATIVE"):
+        add("feedback", 0.8)  # a complaint about the packing, the goods being fine
     if s.has("RATING"):
         add("feedback", 0.9)
     if s.has("POSITIVE", "NEGATIVE"):
