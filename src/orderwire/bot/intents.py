@@ -60,9 +60,10 @@ def classify(text: str) -> Classification:
 
 # --- normalisation ----------------------------------------------------------------------------------------
 
+# Nukta, candrabindu and anusvara dropped; long and short i/u, and the English "o" vowel, made one.
 _DEVANAGARI_FOLD = str.maketrans(
-    {"\u093c": None, "\u0901": None, "\u0902": None, "\u0940": "\u093f", "\u0942": "\u0941", "\u0908": "\u0907",
-     "\u090a": "\u0909", "\u0911": "\u0906", "\u0949": "\u093e", "\u0945": "\u0947"}
+    {"\u093c": None, "\u0901": None, "\u0902": None, "\u0940": "\u093f", "\u0942": "\u0941",
+     "\u0908": "\u0907", "\u090a": "\u0909", "\u0911": "\u0906", "\u0949": "\u093e", "\u0945": "\u0947"}
 )  # fmt: skip
 _EMOJI_WORDS = {
     "emoji_love": "😍❤♥💕🥰😊😀😁🤩💯😘",
@@ -112,7 +113,9 @@ def _build() -> tuple[dict[str, frozenset[str]], dict[tuple[str, ...], frozenset
     phrases: dict[tuple[str, ...], set[str]] = {}
     for concept, listed in CONCEPTS.items():
         for entry in _entries(listed):
-            target = words.setdefault(entry[0], set()) if len(entry) == 1 else phrases.setdefault(entry, set())
+            target = (
+                words.setdefault(entry[0], set()) if len(entry) == 1 else phrases.setdefault(entry, set())
+            )
             target.add(concept)
     filler = frozenset(entry[0] for entry in _entries(FILLER) if len(entry) == 1)
     return (
@@ -239,7 +242,9 @@ class _Signals:
         clause = self.clause_at[position]
         lo, hi = max(0, position - before), min(len(self.concepts_at), position + after + 1)
         return any(
-            concept in self.concepts_at[i] and self.clause_at[i] == clause for i in range(lo, hi) if i != position
+            concept in self.concepts_at[i] and self.clause_at[i] == clause
+            for i in range(lo, hi)
+            if i != position
         )
 
     def _negated_at(self, position: int) -> bool:
@@ -258,7 +263,7 @@ class _Signals:
     def forbidden(self, *concepts: str) -> bool:
         """Present under an imperative negation: "don't send", "message mat bhejo", "no more messages"."""
         return any(
-            self._near(p, "NEG_IMPERATIVE", 3, 2) or self._near(p, "NEG", 2, 0) and self.has("WANT")
+            self._near(p, "NEG_IMPERATIVE", 3, 2) or (self._near(p, "NEG", 2, 0) and self.has("WANT"))
             for c in concepts
             for p in self._positions(c)
         )
@@ -296,7 +301,7 @@ def _consent(s: _Signals, add: _Add) -> None:
     calls = s.has("CALL", "CALLING")
     if s.only("STOP", "UNSUB", "NEG_IMPERATIVE") and s.free("STOP", "UNSUB"):
         add("opt_out", 0.98)
-    if s.free("UNSUB"):
+    if s.free("UNSUB") or (s.has("REMOVE") and s.has("MESSAGE", "NUMBER")):
         add("opt_out", 0.95)
     if s.free("STOP") and s.has("MESSAGE") and not calls:
         add("opt_out", 0.95)
@@ -313,22 +318,38 @@ def _consent(s: _Signals, add: _Add) -> None:
     if s.free("MESSAGE") and not s.has("STOP", "UNSUB") and not s.forbidden("MESSAGE", "SEND"):
         if s.has("START"):
             add("opt_in", 0.92)
-        elif positive and not s.negated("WANT"):
+        elif positive and not s.negated("WANT", "SEND"):
             add("opt_in", 0.85)
 
 
 def _orders(s: _Signals, add: _Add) -> None:
     money = s.has("MONEY", "REFUND")
+    order = s.has("ORDER", "DELIVERY")
     if s.has("WHERE") and not money:
-        add("where_is_my_order", 0.92 if s.has("ORDER", "STATUS") else 0.6 if s.has("SHOP") else 0.8)
-    if s.has("WHEN", "ETA", "HOW_LONG") and s.has("ARRIVE", "DELIVERY", "ORDER"):
+        if order or s.has("STATUS"):
+            add("where_is_my_order", 0.92)
+        elif s.has("SHOP"):
+            add("other", 0.75)  # where the shop is, not the parcel
+        else:
+            add("where_is_my_order", 0.8)
+    if (
+        s.has("WHEN", "ETA", "HOW_LONG")
+        and s.has("ARRIVE", "DELIVERY", "ORDER")
+        and (order or not s.has("OTHER_TOPIC"))
+    ):
         add("where_is_my_order", 0.9)
     elif s.has("ETA", "HOW_LONG"):
         add("where_is_my_order", 0.85)
     if (s.negated("ARRIVE", "DELIVERY") or s.has("NOT_ARRIVED")) and not s.has("LIKE"):
         add("where_is_my_order", 0.88)
-    if s.has("STATUS"):
+    if s.has("STATUS") and not s.has("WRONG"):
         add("where_is_my_order", 0.88)
+    if s.has("ASKED_DONE") and s.free("SEND") and not s.forbidden("SEND") and not s.has("MESSAGE", "WRONG"):
+        add("where_is_my_order", 0.8)  # "did you ship it?"
+    if s.has("DELAY") and s.has("ORDER"):
+        add("where_is_my_order", 0.85)
+    if s.has("LOCATION") and not s.has("CHANGE", "NEW", "WRONG"):
+        add("where_is_my_order", 0.85)
     if s.has("WAIT") or (s.has("STILL") and s.has("ORDER", "DELIVERY")):
         add("where_is_my_order", 0.85 if s.has("ORDER", "DELIVERY", "ARRIVE") else 0.7)
     if s.has("DELIVERY") and s.has("DATE", "TODAY"):
@@ -356,12 +377,12 @@ def _returns(s: _Signals, add: _Add) -> None:
         add("return_or_exchange", 0.94)
     if s.has("BACK") and not s.has("START", "MESSAGE"):  # "wapas lo": an explicit request
         add("return_or_exchange", 0.88 if s.has("TAKE", "ITEM", "WANT") else 0.7)
-    if s.has("WRONG") and s.has("ITEM", "ORDER", "COLOUR", "SIZE") and not s.has("ADDRESS"):
-        add("return_or_exchange", 0.88)
+    if s.has("WRONG") and s.has("ITEM", "ORDER", "COLOUR", "SIZE") and not s.has("ADDRESS", "ADDRESS_WEAK"):
+        add("return_or_exchange", 0.9)
     if s.has("DEFECT") and not s.has("PACKAGING"):
         add("return_or_exchange", 0.85)
-    if s.has("MISSING") and s.has("ITEM", "ORDER"):
-        add("return_or_exchange", 0.85)
+    if s.has("MISSING") and not s.has("ADDRESS"):
+        add("return_or_exchange", 0.85 if s.has("ITEM", "ORDER") else 0.8)
     if (s.has("SIZE") and s.has("SIZE_WRONG")) or s.negated("FIT"):
         add("return_or_exchange", 0.85)
     if s.has("CHANGE") and s.has("SIZE", "COLOUR", "ITEM") and not s.has("ADDRESS", "ADDRESS_WEAK"):
@@ -370,7 +391,7 @@ def _returns(s: _Signals, add: _Add) -> None:
 
 def _address_and_people(s: _Signals, add: _Add) -> None:
     change = s.has("CHANGE", "UPDATE", "WRONG", "NEW", "ADD")
-    if s.has("ADDRESS"):
+    if s.has("ADDRESS") or (s.has("LOCATION") and change):
         add("change_address", 0.93 if change else 0.85 if s.has("SEND", "ARRIVE", "DELIVERY") else 0.65)
     elif s.has("ADDRESS_WEAK") and change:
         add("change_address", 0.88)
@@ -380,7 +401,7 @@ def _address_and_people(s: _Signals, add: _Add) -> None:
         add("talk_to_human", 0.9 if s.has("SOMEONE", "HUMAN") else 0.75)
     if s.free("CALL") and not s.has("STOP"):
         add("talk_to_human", 0.85)
-    if s.has("NUMBER") and s.has("YOUR", "HUMAN"):
+    if s.has("NUMBER") and s.has("YOUR", "HUMAN") and not s.has("REMOVE"):
         add("talk_to_human", 0.85)
     if s.has("BOT"):
         add("talk_to_human", 0.75)
