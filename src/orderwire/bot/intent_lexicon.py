@@ -142,7 +142,8 @@ CONCEPTS: dict[str, str] = {
 }
 
 # Words that carry no intent: they may surround a bare "STOP" or "hello" without changing it.
-FILLER = """please pls plz pl kindly ji sir madam mam maam bhai bhaiya bhaiyya yaar yar dear team
+FILLER = """please pls plz pl kindly lot ton bahut bohot didi di bhabhi aunty uncle दीदी भैया भाई सर
+    मैडम ji sir madam mam maam bhai bhaiya bhaiyya yaar yar dear team
     there so much very now all it this that ye yeh the a an is am are my me i you to of for in
     on hai h hain ho hu hoon kya ka ki ke ko se mein mera meri mere karo kro kar kardo krdo
     karde karna do dijiye dijie kijiye karein karen karo_na jaldi abhi just again emoji_please

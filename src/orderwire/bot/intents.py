@@ -168,7 +168,7 @@ def _edit_distance(a: str, b: str) -> int:
 @lru_cache(maxsize=8192)
 def _known(word: str) -> str:
     """The vocabulary word this word spells (itself, its stem, or the nearest within one edit), or ''."""
-    if word in _VOCABULARY:
+    if not word or word in _VOCABULARY:
         return word
     for suffix in _SUFFIXES:  # "messaging" -> "messag" -> "message"
         stem = word.removesuffix(suffix)
