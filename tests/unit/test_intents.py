@@ -120,6 +120,14 @@ def test_typos_shouting_and_stretched_words(text: str, intent: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "intent"),
+    [("👍", "other"), ("nice 👍👍", "feedback"), ("😍😍😍", "feedback"), ("4⭐", "feedback"), ("👋", "greeting")],
+)
+def test_emojis_carry_meaning(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
     [
         ("don't cancel, where is it", "where_is_my_order"),
         ("dont cancel the order, just tell me when it comes", "where_is_my_order"),

@@ -24,14 +24,15 @@ CONCEPTS: dict[str, str] = {
     "HOW_LONG": """how_long hw_long how_many_days kitne_din kitna_time kitne_time kitne_dino
         kitna_waqt so_long too_long taking_long itna_time itni_der by_when till_when कितने_दिन
         कितना_समय""",
-    "ARRIVE": """come comes came coming arrive arrives arrived arive ariving arriving reach reached
-        reaches deliver delivered receive received recieved recived get gets got aayega ayega aaega
-        aega aayegi ayegi aaegi aaya aya aayi aai ayi milega milegi mila mili milenge pahucha
-        pahuncha pahuchega pahunchega pahuchi pahunchi pohcha aa_jayega aajayega aa_jaega आएगा आयेगा
-        आएगी आयेगी आया आई मिलेगा मिलेगी मिला मिली पहुँचा पहुंचा पहुँचेगा पहुंचेगा पहुँची""",
+    "ARRIVE": """come comes coming arrive arrives arive ariving arriving reach reaches deliver
+        receive get gets aayega ayega aaega aega aayegi ayegi aaegi milega milegi milenge pahuchega
+        pahunchega aa_jayega aajayega aa_jaega आएगा आयेगा आएगी आयेगी मिलेगा मिलेगी पहुँचेगा पहुंचेगा""",
+    "ARRIVED": """came arrived reached delivered received recieved recived got aaya aya aayi aai ayi
+        mila mili pahucha pahuncha pahuchi pahunchi pohcha आया आई मिला मिली पहुँचा पहुंचा पहुँची""",
     "NOT_ARRIVED": "not_here still_not not_yet abhi_tak_nahi",
     "DELIVERY": "delivery dilivery delivry delevery deliveries डिलीवरी डिलिवरी",
-    "TODAY": "today tomorrow aaj kal आज कल",
+    "TODAY": """today tomorrow aaj kal monday tuesday wednesday thursday friday saturday sunday
+        आज कल""",
     "DELAY": "delay delayed late der देर",
     "DATE": "date expected din day days दिन तारीख",
     "ASKED_DONE": "did has have hua hui gaya gya kiya",
@@ -42,6 +43,7 @@ CONCEPTS: dict[str, str] = {
         bheji pata_chala kuch_pata atka atki stuck halat स्टेटस स्थिति ट्रैक ट्रैकिंग भेजा भेजी
         पता_चला अटका खबर कुछ_पता पता_नहि_चल""",
     "UPDATE": "update updates अपडेट अपडेट्स",
+    "INFO": "info information details detail jankari जानकारी",
     # --- cancelling -------------------------------------------------------------------------------
     "CANCEL": """cancel cancle cancell cancl canecl cancil cancelled canceled cancellation
         cancelation radd call_off कैंसल कैंसिल केंसल कैन्सल रद्द""",
@@ -58,10 +60,11 @@ CONCEPTS: dict[str, str] = {
     "CHANGE": """change chng chnge chang changed modify correct correction edit badal badalna badlo
         badlna badalni badal_do sudhar sudhaar shift shifted moved बदल बदलना बदलो बदलें बदलनी सुधार
         सुधारें""",
-    "DEFECT": """damaged damage damge broken broke tuta toota tooti tuti tuta_hua defective defect
+    "DEFECT": """leaking leak leaked spilled stained scratched scratch dent expired used_product
+        damaged damage damge broken broke tuta toota tooti tuti tuta_hua defective defect
         faulty torn phata phati not_working doesnt_work dont_work doesnt_switch kam_nahi_kar
         kharab_nikla kharab_aaya टूटा टूटी फटा फटी खराब_निकला""",
-    "WRONG": """wrong galat glt galath गलत incorrect incomplete different diff dusra dusri doosra
+    "WRONG": """alag अलग wrong galat glt galath गलत incorrect incomplete different diff dusra dusri doosra
         doosri dusre दूसरा दूसरी दूसरे someone_else kisi_aur another not_what_i_ordered""",
     "MISSING": """missing empty khali nothing_inside खाली kam_aaya kam_aya kam_aayi gayab गायब
         कम_आया""",
@@ -77,6 +80,8 @@ CONCEPTS: dict[str, str] = {
     "ADDRESS": """address adres addrs adrs adress addres pincode pin_code landmark flat_number
         house_number street एड्रेस पिनकोड पिन_कोड मकान_नंबर लैंडमार्क""",
     "ADDRESS_WEAK": "pata pate पता पते",
+    "INSTEAD": "instead",
+    "PLACE": "ghar home house place flat jagah घर जगह",
     "NEW": "new naya naye nayi नया नए नई instead another dusre other दूसरे दूसरा work",
     "ADD": "add",
     # --- people -----------------------------------------------------------------------------------
@@ -92,7 +97,7 @@ CONCEPTS: dict[str, str] = {
     "YOUR": "your aapka apka aapki apki aapke आपका आपकी",
     "BOT": "bot automated robot machine बॉट",
     # --- consent ----------------------------------------------------------------------------------
-    "STOP": "stop band bnd bandh ruko roko बंद रोको रोक",
+    "STOP": "quit stop band bnd bandh ruko roko बंद रोको रोक",
     "REMOVE": "remove delete hatao hata हटाओ हटा",
     "UNSUB": "unsubscribe unsubscribed unsub opt_out optout remove_me deregister अनसब्सक्राइब",
     "MESSAGE": """message messages msg msgs massage sms text texts texting whatsapp updates
@@ -108,27 +113,27 @@ CONCEPTS: dict[str, str] = {
     "AGREE": "agree allow can",
     "RECEIVE": "receive get",
     # --- feedback ---------------------------------------------------------------------------------
-    "POSITIVE": """good gud great nice awesome excellent superb amazing love loved lovely happy
-        satisfied fantastic perfect best comfortable beautiful pretty soft cute genuine
-        value_for_money fast quick polite helpful recommend accha acha achha achchha acchi achi
-        achhi acche badhiya badiya badhia mast zabardast shandar sundar बढ़िया अच्छा अच्छी अच्छे
-        शानदार बेहतरीन बढ़िया_है paisa_vasool paisa_wasool maza worth_it order_again thik_thak
-        emoji_love""",
+    "POSITIVE": """average decent first_class so_so theek_thaak not_bad good gud great nice awesome
+        excellent superb amazing love loved lovely happy satisfied fantastic perfect best
+        comfortable beautiful pretty soft cute genuine value_for_money fast quick polite helpful
+        recommend accha acha achha achchha acchi achi achhi acche badhiya badiya badhia mast
+        zabardast shandar sundar बढ़िया अच्छा अच्छी अच्छे शानदार बेहतरीन बढ़िया_है paisa_vasool
+        paisa_wasool maza worth_it order_again thik_thak emojilove""",
     "NEGATIVE": """bad worst terrible poor rude cheap disappointed disappointing pathetic horrible
         useless waste bekar bekaar ghatiya ghatia kharab bura buri badtameezi badtamizi badtamiz
         late slow barbaad not_worth never_again improve could_be_better बेकार घटिया खराब बुरा बुरी
         बर्बाद""",
-    "RATING": "star stars rating rated rate emoji_rating",
+    "RATING": "star stars rating rated rate emojirating",
     "SUBJECT": """product quality service delivery packaging packing fabric kapda experience item
         material purchase courier delivery_boy delivery_guy sarvis सर्विस क्वालिटी डिलीवरी प्रोडक्ट
         सामान अनुभव""",
     # --- small talk -------------------------------------------------------------------------------
     "GREET": """hi hello helo hey hii heya namaste namaskar namastey ram_ram radhe_radhe
         jai_shri_krishna good_morning good_evening good_afternoon good_night shubh_prabhat gm
-        emoji_wave नमस्ते नमस्कार हैलो हेलो हाय राम_राम जय_श्री_कृष्ण शुभ_प्रभात सुप्रभात राधे_राधे""",
+        emojiwave नमस्ते नमस्कार हैलो हेलो हाय राम_राम जय_श्री_कृष्ण शुभ_प्रभात सुप्रभात राधे_राधे""",
     "THANKS": """thanks thank thanku thnx thx tnx ty shukriya dhanyawad dhanyavad dhanyavaad धन्यवाद
         शुक्रिया""",
-    "ACK": "ok okay okk k theek thik thk hmm hm alright fine emoji_ok ठीक ओके",
+    "ACK": "acha accha achha ok okay okk k theek thik thk hmm hm alright fine emojiok ठीक ओके",
     # --- topics that are not one of our intents ---------------------------------------------------
     "OTHER_TOPIC": """price cost daam kitne_ka kitna_hai available availability stock discount
         coupon offer sale invoice bill payment pay paid upi gift cod cash_on_delivery original asli
@@ -146,6 +151,6 @@ FILLER = """please pls plz pl kindly lot ton bahut bohot didi di bhabhi aunty un
     मैडम ji sir madam mam maam bhai bhaiya bhaiyya yaar yar dear team
     there so much very now all it this that ye yeh the a an is am are my me i you to of for in
     on hai h hain ho hu hoon kya ka ki ke ko se mein mera meri mere karo kro kar kardo krdo
-    karde karna do dijiye dijie kijiye karein karen karo_na jaldi abhi just again emoji_please
+    karde karna do dijiye dijie kijiye karein karen karo_na jaldi abhi just again emojiplease
     है हैं का की के को से में मेरा मेरी मेरे मुझे ये यह क्या जी करो कर दो दीजिए करें कीजिए कृपया
     प्लीज अभी"""

@@ -66,11 +66,11 @@ _DEVANAGARI_FOLD = str.maketrans(
      "\u0908": "\u0907", "\u090a": "\u0909", "\u0911": "\u0906", "\u0949": "\u093e", "\u0945": "\u0947"}
 )  # fmt: skip
 _EMOJI_WORDS = {
-    "emoji_love": "😍❤♥💕🥰😊😀😁🤩💯😘",
-    "emoji_ok": "👍👌",
-    "emoji_please": "🙏",
-    "emoji_wave": "👋",
-    "emoji_rating": "⭐🌟",
+    "emojilove": "😍❤♥💕🥰😊😀😁🤩💯😘",
+    "emojiok": "👍👌",
+    "emojiplease": "🙏",
+    "emojiwave": "👋",
+    "emojirating": "⭐🌟★☆",
     "stop": "🛑",
 }
 _EMOJI = {ch: f" {word} " for word, chars in _EMOJI_WORDS.items() for ch in chars}
@@ -96,7 +96,7 @@ def _prepare(text: str) -> str:
     text = "".join(_EMOJI.get(ch, ch) for ch in text if ch not in "\u200b\u200c\u200d\ufe0f")
     text = re.sub(r"['\u2019]s\b", "", text)  # possessive: "someone else's order"
     text = text.replace("'", "").replace("\u2019", "").replace("-", " ")
-    text = _RATING.sub(" emoji_rating ", text)
+    text = _RATING.sub(" emojirating ", text)
     return _ORDER_NUMBER.sub(" ordernum ", text)
 
 
@@ -340,7 +340,7 @@ def _orders(s: _Signals, add: _Add) -> None:
         add("where_is_my_order", 0.9)
     elif s.has("ETA", "HOW_LONG"):
         add("where_is_my_order", 0.85)
-    if (s.negated("ARRIVE", "DELIVERY") or s.has("NOT_ARRIVED")) and not s.has("LIKE"):
+    if (s.negated("ARRIVE", "ARRIVED", "DELIVERY") or s.has("NOT_ARRIVED")) and not s.has("LIKE"):
         add("where_is_my_order", 0.88)
     if s.has("STATUS") and not s.has("WRONG"):
         add("where_is_my_order", 0.88)
@@ -356,9 +356,9 @@ def _orders(s: _Signals, add: _Add) -> None:
         add("where_is_my_order", 0.85)
     elif s.has("TODAY") and s.free("ARRIVE"):
         add("where_is_my_order", 0.8)
-    if s.has("ORDER") and s.free("ARRIVE"):
+    if s.has("ORDER") and s.free("ARRIVE") and not s.has("OTHER_TOPIC"):
         add("where_is_my_order", 0.7)
-    if s.has("UPDATE") and s.has("ORDER"):
+    if s.has("UPDATE", "INFO") and s.has("ORDER"):
         add("where_is_my_order", 0.78)
     if s.free("CANCEL"):
         add("cancel_order", 0.95)
@@ -393,6 +393,10 @@ def _address_and_people(s: _Signals, add: _Add) -> None:
     change = s.has("CHANGE", "UPDATE", "WRONG", "NEW", "ADD")
     if s.has("ADDRESS") or (s.has("LOCATION") and change):
         add("change_address", 0.93 if change else 0.85 if s.has("SEND", "ARRIVE", "DELIVERY") else 0.65)
+    elif s.has("PLACE") and s.has("NEW", "INSTEAD") and s.has("SEND", "ARRIVE", "DELIVERY"):
+        add("change_address", 0.85)  # "naye ghar pe bhejo"
+    elif s.has("INSTEAD") and s.has("SEND", "ARRIVE"):
+        add("change_address", 0.8)
     elif s.has("ADDRESS_WEAK") and change:
         add("change_address", 0.88)
     if s.free("HUMAN"):
@@ -401,7 +405,9 @@ def _address_and_people(s: _Signals, add: _Add) -> None:
         add("talk_to_human", 0.9 if s.has("SOMEONE", "HUMAN") else 0.75)
     if s.free("CALL") and not s.has("STOP"):
         add("talk_to_human", 0.85)
-    if s.has("NUMBER") and s.has("YOUR", "HUMAN") and not s.has("REMOVE"):
+    if s.has("NUMBER") and s.has("WHERE"):
+        add("other", 0.85)  # "where did you get my number?"
+    elif s.has("NUMBER") and s.has("YOUR", "HUMAN") and not s.has("REMOVE"):
         add("talk_to_human", 0.85)
     if s.has("BOT"):
         add("talk_to_human", 0.75)
@@ -414,7 +420,7 @@ def _chat(s: _Signals, add: _Add) -> None:
         add("feedback", 0.8)  # a complaint about the packing, the goods being fine
     if s.has("RATING"):
         add("feedback", 0.9)
-    if s.has("POSITIVE", "NEGATIVE"):
+    if s.has("POSITIVE", "NEGATIVE") and not s.only("ACK"):
         short = len(s.content()) <= 4
         add("feedback", 0.86 if s.has("SUBJECT") else 0.78 if short else 0.7)
     if s.has("GREET", "THANKS"):
