@@ -290,7 +290,11 @@ def classify(
         result = classify_text(text)
         typer.echo(json.dumps({"intent": result.intent, "confidence": result.confidence}, ensure_ascii=False))
         return
-    sets = [("Evaluation set", intent_eval.EVAL_SET), ("Development set", intent_eval.DEV_SET)]
+    sets = [
+        ("Evaluation set", intent_eval.EVAL_SET),
+        ("Blind set", intent_eval.BLIND_SET),
+        ("Development set", intent_eval.DEV_SET),
+    ]
     if text is not None:
         sets = [(Path(text).name, Path(text))]
     reports = [intent_eval.evaluate(name, intent_eval.load_examples(path)) for name, path in sets]

@@ -98,6 +98,7 @@ CONCEPTS: dict[str, str] = {
     "BOT": "bot automated robot machine बॉट",
     # --- consent ----------------------------------------------------------------------------------
     "STOP": "quit stop band bnd bandh ruko roko बंद रोको रोक",
+    "WHY": "why kyu kyon kyun kyo क्यों क्यूं",
     "REMOVE": "remove delete hatao hata हटाओ हटा",
     "UNSUB": "unsubscribe unsubscribed unsub opt_out optout remove_me deregister अनसब्सक्राइब",
     "MESSAGE": """message messages msg msgs massage sms text texts texting whatsapp updates

@@ -271,6 +271,17 @@ class _Signals:
     def content(self) -> list[frozenset[str]]:
         return [c for c, filler in zip(self.concepts_at, self.filler_at, strict=True) if not filler]
 
+    def clause_only(self, *concepts: str) -> bool:
+        """Some clause holds only words of these concepts (and filler)."""
+        wanted = set(concepts)
+        clauses: dict[int, list[bool]] = {}
+        for concepts_here, filler, clause in zip(
+            self.concepts_at, self.filler_at, self.clause_at, strict=True
+        ):
+            if not filler:
+                clauses.setdefault(clause, []).append(bool(concepts_here & wanted))
+        return any(all(fits) for fits in clauses.values())
+
     def only(self, *concepts: str) -> bool:
         """Every word that is not filler belongs to one of these concepts (and there is at least one)."""
         content = self.content()
@@ -299,14 +310,20 @@ def _score(s: _Signals) -> dict[str, float]:
 
 def _consent(s: _Signals, add: _Add) -> None:
     calls = s.has("CALL", "CALLING")
-    if s.only("STOP", "UNSUB", "NEG_IMPERATIVE") and s.free("STOP", "UNSUB"):
-        add("opt_out", 0.98)
-    if s.free("UNSUB") or (s.has("REMOVE") and s.has("MESSAGE", "NUMBER")):
-        add("opt_out", 0.95)
-    if s.free("STOP") and s.has("MESSAGE") and not calls:
-        add("opt_out", 0.95)
-    if s.has("MESSAGE") and (s.forbidden("MESSAGE", "SEND") or s.negated("WANT")) and not s.has("START"):
-        add("opt_out", 0.9)
+    goods = s.has("ORDER", "DELIVERY", "ITEM")
+    if s.negated("STOP") and s.has("MESSAGE", "SEND"):
+        add("opt_in", 0.85)  # "don't stop sending updates"
+    elif not s.has("WHY"):  # "why did you stop the updates?" asks, it does not command
+        if s.only("STOP", "UNSUB", "NEG_IMPERATIVE") and s.free("STOP", "UNSUB"):
+            add("opt_out", 0.98)
+        elif s.clause_only("STOP", "UNSUB") and s.free("STOP", "UNSUB"):
+            add("opt_out", 0.9)  # "who are you, stop"
+        if s.free("UNSUB") or (s.has("REMOVE") and s.has("MESSAGE", "NUMBER")):
+            add("opt_out", 0.95)
+        if s.free("STOP") and not calls and (s.has("MESSAGE") or (s.has("SEND") and not goods)):
+            add("opt_out", 0.95)
+        if s.has("MESSAGE") and (s.forbidden("MESSAGE", "SEND") or s.negated("WANT")) and not s.has("START"):
+            add("opt_out", 0.9)
     if calls and (s.has("STOP") or s.forbidden("CALL", "CALLING")) and not s.has("MESSAGE"):
         add("other", 0.8)  # "stop calling me": a complaint about calls, not an opt-out from messages
     if s.only("START", "SUBSCRIBE", "YES"):
@@ -364,7 +381,7 @@ def _orders(s: _Signals, add: _Add) -> None:
         add("cancel_order", 0.95)
     if s.negated("WANT") and not s.has("MESSAGE", "WRONG", "SIZE", "COLOUR", "TALK"):
         add("cancel_order", 0.8)
-    if s.free("STOP") and s.has("ORDER"):
+    if s.free("STOP") and s.has("ORDER", "DELIVERY") and not s.has("MESSAGE", "WHY"):
         add("cancel_order", 0.85)
     if s.forbidden("SEND") and not s.has("MESSAGE"):
         add("cancel_order", 0.82)
