@@ -1,4 +1,5 @@
-"""The `orderwire` command: serve, migrate, demo, templates (lint, push, sync), customer erase, purge."""
+"""The `orderwire` command: serve, migrate, demo, templates (lint, push, sync), classify, customer erase,
+purge."""
 
 from __future__ import annotations
 
@@ -315,6 +316,52 @@ def templates_sync() -> None:
             typer.echo(f"the Graph API refused: {exc}", err=True)
             raise typer.Exit(1) from exc
     _print_statuses(rows)
+
+
+# --- intent classifier (bot/intents.py) ------------------------------------------------------------------
+@app.command()
+def classify(
+    text: Annotated[
+        str | None, typer.Argument(help="A customer message; with --evaluate, a labelled CSV (optional).")
+    ] = None,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate", help="Score the labelled set instead and rewrite the doc's results.")
+    ] = False,
+    doc: Annotated[
+        Path, typer.Option(help="Markdown file whose results section --evaluate rewrites.")
+    ] = Path("docs/classifier.md"),
+) -> None:
+    """Print a message's intent as JSON, or with --evaluate measure the classifier (exit 1 below 90%)."""
+    import json
+    from datetime import UTC, datetime
+
+    from orderwire.bot import intent_eval
+    from orderwire.bot.intents import classify as classify_text
+
+    if not evaluate:
+        if text is None:
+            raise typer.BadParameter("give the message to classify, or --evaluate")
+        result = classify_text(text)
+        typer.echo(json.dumps({"intent": result.intent, "confidence": result.confidence}, ensure_ascii=False))
+        return
+    sets = [
+        ("Evaluation set", intent_eval.EVAL_SET),
+        ("Blind set", intent_eval.BLIND_SET),
+        ("Development set", intent_eval.DEV_SET),
+    ]
+    if text is not None:
+        sets = [(Path(text).name, Path(text))]
+    reports = [intent_eval.evaluate(name, intent_eval.load_examples(path)) for name, path in sets]
+    for report in reports:
+        typer.echo("\n".join(intent_eval.render_table(report)) + "\n")
+    command = "orderwire classify --evaluate" + (f" {text}" if text is not None else "")
+    section = intent_eval.render_section(reports, datetime.now(UTC).date().isoformat(), command)
+    existing = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(intent_eval.update_doc(existing, section), encoding="utf-8")
+    typer.echo(f"results written to {doc}")
+    if reports[0].accuracy < intent_eval.GOAL:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
