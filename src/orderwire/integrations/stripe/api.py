@@ -38,7 +38,7 @@ class StripeRefunds:
             form.append(("metadata[reason]", request.reason[:500]))
         headers = {
             "Authorization": f"Bearer {self._key}",
-            "Idempotency-Key": token(request.idempotency_key, 255),
+            "Idempotency-Key": _idempotency(request.idempotency_key),
             "Content-Type": "application/x-www-form-urlencoded",
         }
         try:
@@ -52,6 +52,11 @@ class StripeRefunds:
         if not refund_id:
             raise failure("Stripe", answer, "answer has no refund id")
         return refund_id
+
+
+def _idempotency(key: str) -> str:
+    """Stripe takes any printable key up to 255 characters; others are hashed."""
+    return key if len(key) <= 255 and key.isascii() and key.isprintable() else token(key, 255)
 
 
 def _error(answer: httpx.Response) -> str:
