@@ -23,14 +23,24 @@ from orderwire.domain.model import order_from_json
 from orderwire.store.tables import orders
 
 
-def _references(rt: Runtime, order_pk: int) -> dict[str, str]:
+def _references(rt: Runtime, order_pk: int) -> tuple[dict[str, str], str]:
+    """The order's references and its shop order id."""
     with rt.engine.connect() as conn:
         state = conn.execute(sa.select(orders.c.state).where(orders.c.id == order_pk)).scalar()
-    return dict(order_from_json(state).references) if state else {}
+    if not state:
+        return {}, ""
+    order = order_from_json(state)
+    return dict(order.references), order.order_id
 
 
-def request_for(gateway: str, payload: dict[str, Any], references: dict[str, str]) -> RefundRequest:
-    """The refund to ask `gateway` for, from a call's payload and the order's references."""
+def request_for(
+    gateway: str, payload: dict[str, Any], references: dict[str, str], order_id: str = ""
+) -> RefundRequest:
+    """The refund to ask `gateway` for, from a call's payload and the order's references.
+
+    The gateway's order is the one the capture named, else the shop's order id (Cashfree's order ids are
+    the merchant's own).
+    """
     order_pk = str(payload.get("order_pk", ""))
     payment = str(payload.get("payment_ref") or references.get(f"{gateway}_payment") or "")
     payment = payment or references.get(f"{gateway}_payment_intent", "") or references.get("payment", "")
@@ -39,7 +49,8 @@ def request_for(gateway: str, payload: dict[str, Any], references: dict[str, str
     content = f"{order_pk}|{payment}|{amount}|{currency}|{reason}"
     key = str(payload.get("idempotency_key") or "")
     key = key or f"refund-{order_pk}-{hashlib.sha256(content.encode()).hexdigest()[:24]}"
-    return RefundRequest(payment, amount, currency, key, reason, references.get(f"{gateway}_order", ""))
+    gateway_order = references.get(f"{gateway}_order") or order_id
+    return RefundRequest(payment, amount, currency, key, reason, gateway_order)
 
 
 def _refund(rt: Runtime, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -47,8 +58,10 @@ def _refund(rt: Runtime, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     what = f"refund of {payload.get('amount_minor')} {payload.get('currency', '')}".strip()
     if gateway is None:
         raise vendor_calls.NotConfigured(f"{what}: no payment gateway API configured; refund by hand")
-    request = request_for(gateway.name, payload, _references(rt, int(payload["order_pk"])))
-    if not request.payment_ref:
+    request = request_for(gateway.name, payload, *_references(rt, int(payload["order_pk"])))
+    # Cashfree refunds by order; the others by payment.
+    needed = request.gateway_order if gateway.name == "cashfree" else request.payment_ref
+    if not needed:
         raise vendor_calls.NotConfigured(f"{what}: the order has no {gateway.name} payment; refund by hand")
     refund_id = gateway.refund(request)
     return f"{what}: asked {gateway.name} (refund {refund_id})", {"refund_id": refund_id}
