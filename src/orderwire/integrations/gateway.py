@@ -87,6 +87,11 @@ def at_unix(value: Any) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+def whole(value: Any) -> int | None:
+    """An amount already in minor units (Razorpay's paise, Stripe's cents); None when absent or not whole."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def minor_units(value: Any) -> int | None:
     """An amount in rupees with decimals (Cashfree's 2.00) as paise; None when absent."""
     if value is None or isinstance(value, bool):

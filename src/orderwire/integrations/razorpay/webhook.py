@@ -31,7 +31,7 @@ from orderwire.integrations.base import (
     json_object,
     text,
 )
-from orderwire.integrations.gateway import Unroutable, at_unix, loose_mapping, route, shop_order_id
+from orderwire.integrations.gateway import Unroutable, at_unix, loose_mapping, route, shop_order_id, whole
 from orderwire.integrations.signatures import hmac_sha256_hex
 
 SIGNATURE_HEADER = "X-Razorpay-Signature"
@@ -120,12 +120,11 @@ def _refund_event(
         f"razorpay_payment:{pay_id}", f"order:{shop_id}", f"razorpay_order:{text(payment, 'order_id')}"
     )
     bank = loose_mapping(refund, "acquirer_data")
-    amount = refund.get("amount")
     updated = RefundUpdated(
         occurred_at=occurred,
         refund_ref=text(refund, "id"),
         status=REFUND_STATUS[event],
-        amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        amount_minor=whole(refund.get("amount")),
         currency=text(refund, "currency"),
         payment_ref=pay_id,
         bank_ref=text(bank, "arn") or text(bank, "rrn") or text(bank, "utr"),

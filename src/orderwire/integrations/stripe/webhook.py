@@ -33,7 +33,7 @@ from orderwire.integrations.base import (
     mapping,
     text,
 )
-from orderwire.integrations.gateway import Unroutable, at_unix, loose_mapping, route, shop_order_id
+from orderwire.integrations.gateway import Unroutable, at_unix, loose_mapping, route, shop_order_id, whole
 from orderwire.integrations.signatures import equal, hmac_sha256_hex
 
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -148,7 +148,6 @@ def _charge_refunded(charge: Mapping[str, Any], occurred: datetime) -> tuple[Rou
     listed = items(loose_mapping(charge, "refunds"), "data")
     if listed:
         return tuple(_refund(r, occurred, "charge.refunded", charge) for r in listed)
-    amount = charge.get("amount_refunded")
     intent = text(charge, "payment_intent")
     ref, fallback = route(
         f"stripe_payment_intent:{intent}", f"order:{shop_order_id(loose_mapping(charge, 'metadata'))}"
@@ -157,7 +156,7 @@ def _charge_refunded(charge: Mapping[str, Any], occurred: datetime) -> tuple[Rou
         occurred_at=occurred,
         refund_ref=charge_id,
         status="processed",
-        amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        amount_minor=whole(charge.get("amount_refunded")),
         currency=text(charge, "currency").upper(),
         payment_ref=intent,
     )
@@ -173,12 +172,11 @@ def _refund(
     ref, fallback = route(f"stripe_payment_intent:{intent}", f"order:{shop_order_id(*metadata)}")
     status = "failed" if kind == "refund.failed" else REFUND_STATUS.get(text(refund, "status"), "pending")
     card = loose_mapping(loose_mapping(refund, "destination_details"), "card")
-    amount = refund.get("amount")
     updated = RefundUpdated(
         occurred_at=occurred,
         refund_ref=refund_id,
         status=status,
-        amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        amount_minor=whole(refund.get("amount")),
         currency=text(refund, "currency").upper(),
         payment_ref=intent,
         bank_ref=text(card, "reference"),
