@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,22 @@ class Settings(BaseSettings):
     aftership_webhook_secret: SecretStr | None = None
     delhivery_webhook_token: SecretStr | None = None
     easypost_webhook_secret: SecretStr | None = None
+
+    # Payment gateways (integrations/razorpay, stripe, cashfree). Webhooks: a gateway whose secret is unset
+    # answers 401; Cashfree signs with the API client secret. Refund APIs: used when their keys are set;
+    # `payment_gateway` names the one to refund through (else the first of razorpay, stripe, cashfree).
+    razorpay_webhook_secret: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    cashfree_client_secret: SecretStr | None = None
+    payment_gateway: Literal["", "razorpay", "stripe", "cashfree"] = ""
+    razorpay_api_url: str = "https://api.razorpay.com"
+    razorpay_key_id: str = ""
+    razorpay_key_secret: SecretStr | None = None
+    stripe_api_url: str = "https://api.stripe.com"
+    stripe_secret_key: SecretStr | None = None
+    cashfree_api_url: str = "https://api.cashfree.com"
+    cashfree_client_id: str = ""
+    cashfree_api_version: str = "2025-01-01"
 
     # Polling Shiprocket's tracking API for parcels whose courier went quiet (off unless configured).
     shiprocket_api_url: str = ""

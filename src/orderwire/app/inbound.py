@@ -11,9 +11,12 @@ from orderwire.app import orders
 from orderwire.app.runtime import Runtime
 from orderwire.integrations.aftership.webhook import ADAPTER as AFTERSHIP
 from orderwire.integrations.base import Delivery, WebhookAdapter
+from orderwire.integrations.cashfree.webhook import ADAPTER as CASHFREE
 from orderwire.integrations.delhivery.webhook import ADAPTER as DELHIVERY
 from orderwire.integrations.easypost.webhook import ADAPTER as EASYPOST
+from orderwire.integrations.razorpay.webhook import ADAPTER as RAZORPAY
 from orderwire.integrations.shiprocket.webhook import ADAPTER as SHIPROCKET
+from orderwire.integrations.stripe.webhook import ADAPTER as STRIPE
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ VENDORS: dict[str, Vendor] = {
     "aftership": Vendor(AFTERSHIP, "aftership_webhook_secret"),
     "delhivery": Vendor(DELHIVERY, "delhivery_webhook_token"),
     "easypost": Vendor(EASYPOST, "easypost_webhook_secret"),
+    # Payment gateways (payments work); Cashfree signs with the PG client secret.
+    "razorpay": Vendor(RAZORPAY, "razorpay_webhook_secret"),
+    "stripe": Vendor(STRIPE, "stripe_webhook_secret"),
+    "cashfree": Vendor(CASHFREE, "cashfree_client_secret"),
 }
 
 

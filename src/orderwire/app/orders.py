@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import orderwire.app.refunds  # noqa: F401  (payments work: registers the PAYMENT_REFUND performer)
 from orderwire import bot
 from orderwire.app import codec, courier_actions, escalations, poll_schedule, vendor_calls
 from orderwire.app.runtime import Runtime

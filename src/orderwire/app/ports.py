@@ -68,6 +68,7 @@ class RefundRequest:
     currency: str
     idempotency_key: str
     reason: str = ""
+    gateway_order: str = ""  # the gateway's order id, for gateways that refund by order (Cashfree)
 
 
 class PaymentPort(Protocol):

@@ -6,6 +6,7 @@ use case then tells staff instead of calling out). One branch per vendor; add yo
 
 from __future__ import annotations
 
+from orderwire.app import gateways
 from orderwire.app.ports import InventoryPort, PaymentPort, ReturnsPort, ShopPort
 from orderwire.settings import Settings
 
@@ -22,7 +23,7 @@ def inventory(settings: Settings) -> InventoryPort | None:
 
 def payments(settings: Settings) -> PaymentPort | None:
     """The payment gateway's API, if configured."""
-    return None
+    return gateways.build(settings)  # payments work: Razorpay, Stripe or Cashfree (app/gateways.py)
 
 
 def returns(settings: Settings) -> ReturnsPort | None:

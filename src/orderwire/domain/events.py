@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from orderwire.domain.model import Order, ShipmentStatus
@@ -18,10 +18,15 @@ class OrderPlaced:
 
 @dataclass(frozen=True)
 class PaymentCaptured:
-    """The payment gateway captured the money for this order."""
+    """The payment gateway captured the money for this order.
+
+    `references` are the gateway's names for the order and payment ('razorpay_payment' -> 'pay_…'), which
+    the order learns so that later events (refunds) naming only them still find it.
+    """
 
     occurred_at: datetime
     payment_ref: str = ""
+    references: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

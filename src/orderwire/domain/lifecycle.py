@@ -191,9 +191,12 @@ def _order_placed(order: Order | None, event: OrderPlaced, now: datetime, policy
 
 
 def _payment_captured(order: Order, event: PaymentCaptured, now: datetime) -> Decision:
+    # Payments: the gateway's references (even from a second capture notice) let later refunds find the order.
+    learned = {kind: ref for kind, ref in event.references.items() if ref and kind not in order.references}
     if order.paid:
-        return Decision(order, Outcome.DUPLICATE, "payment already recorded")
-    refs = dict(order.references)
+        known = dataclasses.replace(order, references={**order.references, **learned}) if learned else order
+        return Decision(known, Outcome.DUPLICATE, "payment already recorded")
+    refs = {**order.references, **learned}
     if event.payment_ref:
         refs["payment"] = event.payment_ref
     paid = dataclasses.replace(order, paid=True, references=refs)

@@ -1,0 +1,1 @@
+"""Cashfree Payments: the signed payment and refund webhooks, and the refund API."""

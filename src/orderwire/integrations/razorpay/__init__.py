@@ -1,0 +1,1 @@
+"""Razorpay: the signed payment, order and refund webhooks, and the refund API."""

@@ -1,0 +1,1 @@
+"""Stripe: the signed event webhooks (Checkout, PaymentIntents, refunds), and the refund API."""
