@@ -11,9 +11,11 @@ partially_refunded, refunded, voided), `payment_gateway_names`, the deprecated `
 
 Cash on delivery: Shopify's manual payment method for it is named "Cash on Delivery (COD)", and that name
 is what `payment_gateway_names` (and `gateway`) carry; COD apps name theirs "cash_on_delivery" or "COD".
-An order is COD when any gateway name is one of those. A pending order with any other manual gateway
-(bank deposit, money order) is *not* COD: the shop is waiting for money, and the order is confirmed when
-orders/paid arrives — confirming it earlier would promise an order that may never be paid.
+An order is COD when any gateway name is one of those, or when it is pending and its only gateway is the
+bare "manual": Indian checkout apps create their COD orders that way (e.g. gateway "manual" with a
+"… - COD" tag). A pending order with a *named* manual method ("Bank Deposit", "Money Order") is not COD:
+the shop is waiting for money, and the order is confirmed when orders/paid arrives — confirming it
+earlier would promise an order that may never be paid.
 
 Phone: the shipping address's (the person who receives the parcel), else the customer's, the order's,
 then the billing address's — the first that reads as a valid number in its address's country. None
@@ -43,7 +45,10 @@ def is_cod(order: Mapping[str, Any]) -> bool:
     names = order.get("payment_gateway_names")
     gateways = [str(n) for n in names] if isinstance(names, list) else []
     gateways.append(text(order, "gateway"))
-    return any(g.strip().lower() in COD_GATEWAYS for g in gateways if g)
+    named = {g.strip().lower() for g in gateways if g and g.strip()}
+    if named & COD_GATEWAYS:
+        return True
+    return named == {"manual"} and text(order, "financial_status") == "pending"
 
 
 def count(data: Mapping[str, Any], key: str) -> int:
