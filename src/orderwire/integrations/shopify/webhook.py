@@ -112,12 +112,13 @@ class ShopifyWebhook:
             note = PHONE_UNUSABLE if unusable else ""
             return Delivery(key, topic, (Routed(f"order:{event.order.order_id}", event),), note)
         if topic == "orders/paid":
-            paid = PaymentCaptured(when(body, "processed_at", "updated_at", "created_at"))
-            return Delivery(key, topic, (Routed(_order_ref(body, "id"), paid),))
+            ref = _order_ref(body, "id")
+            paid = PaymentCaptured(when(body, "updated_at", "processed_at", "created_at"))
+            return Delivery(key, topic, (Routed(ref, paid),))
         if topic == "orders/cancelled":
-            reason = text(body, "cancel_reason")
-            cancelled = OrderCancelled(when(body, "cancelled_at", "updated_at"), reason)
-            return Delivery(key, topic, (Routed(_order_ref(body, "id"), cancelled),))
+            ref = _order_ref(body, "id")
+            cancelled = OrderCancelled(when(body, "cancelled_at", "updated_at"), text(body, "cancel_reason"))
+            return Delivery(key, topic, (Routed(ref, cancelled),))
         if topic in FULFILLMENT_TOPICS:
             return _fulfillment(key, topic, body)
         if topic == "fulfillment_events/create":
