@@ -192,6 +192,8 @@ def test_woocommerce_wrong_key_and_plain_http() -> None:
         assert not refused.value.retryable and "401" in str(refused.value)
     with pytest.raises(ValueError, match="HTTPS"):
         WooCommerceApi("http://shop.example", WC_KEY, WC_SECRET)
+    with pytest.raises(ValueError, match="HTTPS"):
+        ShopifyApi("http://demo.myshopify.com", SHOPIFY_TOKEN, VERSION)
 
 
 def test_configured_adapters() -> None:

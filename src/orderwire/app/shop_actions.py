@@ -32,7 +32,10 @@ def _shop_order_id(rt: Runtime, payload: dict[str, Any]) -> str:
 
 
 def _with_shop(rt: Runtime, what: str) -> ShopPort:
-    shop = vendors.shop(rt.settings)
+    try:
+        shop = vendors.shop(rt.settings)
+    except ValueError as exc:  # e.g. a shop URL without HTTPS: staff must fix the settings
+        raise vendor_calls.NotConfigured(f"shop API misconfigured ({exc}): {what} by hand") from exc
     if shop is None:
         raise vendor_calls.NotConfigured(f"no shop API configured: {what} by hand")
     return shop

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -28,6 +28,7 @@ from orderwire.integrations.base import PayloadError, items, mapping, text
 from orderwire.integrations.shopify.orders import placed
 
 HOLD_TAG = "orderwire-hold"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # a local test server may speak plain HTTP
 CANCEL_REASONS = ("customer", "inventory", "fraud", "declined")
 MAX_PAGES = 40  # products.json pages of 250 read for a stock look-up (10,000 products)
 
@@ -38,6 +39,9 @@ class ShopifyApi:
     name = "shopify"
 
     def __init__(self, shop_url: str, token: str, version: str, timeout: float = 10.0) -> None:
+        parts = urlsplit(shop_url)
+        if parts.scheme != "https" and parts.hostname not in LOOPBACK:
+            raise ValueError("Shopify's Admin API takes the access token over HTTPS only")
         base = f"{shop_url.rstrip('/')}/admin/api/{version}"
         headers = {"X-Shopify-Access-Token": token, "Accept": "application/json"}
         self._http = httpx.Client(base_url=base, headers=headers, timeout=timeout)

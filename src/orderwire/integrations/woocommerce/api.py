@@ -26,7 +26,7 @@ from orderwire.integrations.base import PayloadError
 from orderwire.integrations.woocommerce.orders import placed
 
 HOLD_META = "orderwire_hold"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # a local test server may speak plain HTTP
 
 
 class WooCommerceApi:
