@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     cashfree_api_url: str = "https://api.cashfree.com"
     cashfree_client_id: str = ""
     cashfree_api_version: str = "2025-01-01"
+    # Shops (integrations/shopify, integrations/woocommerce): webhook secrets (unset: 401) and order APIs.
+    shopify_webhook_secret: SecretStr | None = None  # the app's client secret (X-Shopify-Hmac-Sha256)
+    woocommerce_webhook_secret: SecretStr | None = None  # the webhook's secret (X-WC-Webhook-Signature)
+    shopify_shop_url: str = ""  # https://<shop>.myshopify.com
+    shopify_admin_token: SecretStr | None = None  # Admin API access token (X-Shopify-Access-Token)
+    shopify_api_version: str = Field(default="2025-10", pattern=r"^\d{4}-\d{2}$")
+    woocommerce_url: str = ""  # the WordPress site, https://shop.example
+    woocommerce_consumer_key: str = ""
+    woocommerce_consumer_secret: SecretStr | None = None
 
     # Polling Shiprocket's tracking API for parcels whose courier went quiet (off unless configured).
     shiprocket_api_url: str = ""

@@ -5,6 +5,7 @@ The shop and payment vendors of later work register here too; the web layer stay
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from orderwire.app import orders
@@ -16,7 +17,10 @@ from orderwire.integrations.delhivery.webhook import ADAPTER as DELHIVERY
 from orderwire.integrations.easypost.webhook import ADAPTER as EASYPOST
 from orderwire.integrations.razorpay.webhook import ADAPTER as RAZORPAY
 from orderwire.integrations.shiprocket.webhook import ADAPTER as SHIPROCKET
+from orderwire.integrations.shopify.webhook import ADAPTER as SHOPIFY
 from orderwire.integrations.stripe.webhook import ADAPTER as STRIPE
+from orderwire.integrations.woocommerce.webhook import ADAPTER as WOOCOMMERCE
+from orderwire.integrations.woocommerce.webhook import ping as woocommerce_ping
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class Vendor:
 
     adapter: WebhookAdapter
     secret_setting: str
+    # A delivery the vendor sends unsigned by design, recognised exactly (WooCommerce's creation ping);
+    # None for anything else, which must be signed.
+    unsigned: Callable[[Mapping[str, str], bytes], Delivery | None] | None = None
 
 
 VENDORS: dict[str, Vendor] = {
@@ -36,6 +43,9 @@ VENDORS: dict[str, Vendor] = {
     "razorpay": Vendor(RAZORPAY, "razorpay_webhook_secret"),
     "stripe": Vendor(STRIPE, "stripe_webhook_secret"),
     "cashfree": Vendor(CASHFREE, "cashfree_client_secret"),
+    # Shops
+    "shopify": Vendor(SHOPIFY, "shopify_webhook_secret"),
+    "woocommerce": Vendor(WOOCOMMERCE, "woocommerce_webhook_secret", unsigned=woocommerce_ping),
 }
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-import orderwire.app.refunds  # noqa: F401  (payments work: registers the PAYMENT_REFUND performer)
+import orderwire.app.refunds
+import orderwire.app.shop_actions  # noqa: F401  (shops: registers the shop vendor calls)
 from orderwire import bot
 from orderwire.app import codec, courier_actions, escalations, poll_schedule, vendor_calls
 from orderwire.app.runtime import Runtime
@@ -492,6 +493,9 @@ def _store_outgoing(
     now: datetime,
 ) -> None:
     """One outgoing message row, at most once per key; a failed check is flagged for staff."""
+    # Shops: an order whose phone could not be read (kept with none) has nobody to message: flag it.
+    if not order.customer.phone and status != "failed":
+        status, error = "failed", "no valid customer phone: correct it in the shop"
     queries.insert_ignore(
         conn,
         messages,

@@ -8,17 +8,37 @@ from __future__ import annotations
 
 from orderwire.app import gateways
 from orderwire.app.ports import InventoryPort, PaymentPort, ReturnsPort, ShopPort
+from orderwire.integrations.shopify.api import ShopifyApi
+from orderwire.integrations.woocommerce.api import WooCommerceApi
 from orderwire.settings import Settings
 
 
 def shop(settings: Settings) -> ShopPort | None:
     """The shop's order API, if configured."""
+    # Shops: Shopify when its Admin API is configured, else WooCommerce's REST API.
+    if (found := _shopify(settings)) is not None:
+        return found
+    if (
+        settings.woocommerce_url
+        and settings.woocommerce_consumer_key
+        and settings.woocommerce_consumer_secret
+    ):
+        secret = settings.woocommerce_consumer_secret.get_secret_value()
+        if secret:
+            return WooCommerceApi(settings.woocommerce_url, settings.woocommerce_consumer_key, secret)
     return None
 
 
 def inventory(settings: Settings) -> InventoryPort | None:
     """The stock source, if configured."""
-    return None
+    return _shopify(settings)  # shops: Shopify's inventory levels
+
+
+def _shopify(settings: Settings) -> ShopifyApi | None:
+    token = settings.shopify_admin_token.get_secret_value() if settings.shopify_admin_token else ""
+    if not (settings.shopify_shop_url and token):
+        return None
+    return ShopifyApi(settings.shopify_shop_url, token, settings.shopify_api_version)
 
 
 def payments(settings: Settings) -> PaymentPort | None:

@@ -146,6 +146,8 @@ def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy)
     if isinstance(event, ProcessingStarted):
         return _processing_started(order, now, policy)
     if isinstance(event, ShipmentUpdated):
+        if not event.awb:  # shops: a fulfilment event naming its order but not the parcel (Shopify)
+            return _parcel_of_order(order, event, now, policy)
         return _shipment_updated(order, event, now, policy)
     if isinstance(event, OrderCancelled):
         return _cancelled(order, event, now)
@@ -308,6 +310,16 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
     return _delay_notice(
         _forward_moved(order, shipment, existing, event, now, policy), before, shipment.awb, now, policy
     )
+
+
+# Shops (Shopify fulfilment events): an update naming no AWB is about the order's one forward parcel.
+def _parcel_of_order(order: Order, event: ShipmentUpdated, now: datetime, policy: ShopPolicy) -> Decision:
+    parcels = [s for s in order.shipments if s.forward]
+    if len(parcels) == 1:
+        return _shipment_updated(order, dataclasses.replace(event, awb=parcels[0].awb), now, policy)
+    what = event.status.value if event.status is not None else repr(event.raw_status)
+    note = f"shipment update ({what}) names no parcel and the order has {len(parcels)}: recorded"
+    return Decision(order, Outcome.IGNORED, note, alerts=(note,))
 
 
 def _return_alerts(shipment: Shipment) -> tuple[str, ...]:
