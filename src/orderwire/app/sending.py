@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from dbos import DBOS, Queue, SetWorkflowID
 
-from orderwire.app import templates
+from orderwire.app import escalations, templates
 from orderwire.app.runtime import Runtime, current
 from orderwire.integrations.whatsapp.client import TEMPLATE_STATUS_FOR_CODE, SendResult, Verdict
 from orderwire.store import queries
@@ -131,7 +131,7 @@ def attempt_send(message_id: int, attempt: int) -> str:
         ).first()
     if row is None or row.status not in SENDABLE:
         return "skipped"
-    if row.opted_out:
+    if row.opted_out and row.template:  # STOP stops our updates; answers to the customer still go
         with rt.engine.begin() as conn:
             conn.execute(
                 messages.update()
@@ -172,6 +172,12 @@ def record_result(
             name, language = str(sent.get("name", "")), str(sent.get("language", {}).get("code", ""))
             meta_says = TEMPLATE_STATUS_FOR_CODE[result.error_code]
             templates.upsert(conn, rt.shop_id, name, language, now, status=meta_says, status_at=now)
+        if result.verdict is Verdict.NEEDS_TEMPLATE and not row.template and row.order_pk is not None:
+            # A bot reply the closed window refused: staff must reach the customer, never a silent failure.
+            unsent = (row.payload.get("text") or {}).get("body") or row.payload.get("interactive", {})
+            detail = {"unsent": str(unsent)[:500], "message_id": str(row.id), "error": result.error_code}
+            key = f"send:{row.id}:window_closed"
+            escalations.open_case(conn, rt.shop_id, row.order_pk, "", "window_closed", key, detail, now)
         if result.verdict is Verdict.UNREACHABLE:
             conn.execute(
                 customers.update().where(customers.c.id == row.customer_id).values(unreachable_at=now)
