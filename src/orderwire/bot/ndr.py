@@ -14,7 +14,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from orderwire.bot import address
-from orderwire.bot.chat import stage_words
 from orderwire.bot.turn import CourierRequest, Turn, say
 from orderwire.domain.events import CustomerReplied
 from orderwire.domain.interactive import Choice, SessionMessage, Style
@@ -36,7 +35,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "return": "Understood: order {number} goes back to us. We will message you once it arrives "
         "to sort out your refund or a new delivery.",
         "gone": "That day has passed for order {number}. Tap Reschedule again to see the days on offer now.",
-        "stale": "That choice is no longer open: order {number} is {stage}.",
+        "stale": "That choice is no longer open for order {number}.",
+        "delivered": "Order {number} has been delivered, so this choice is no longer open.",
     },
     "hi": {
         "days": "ऑर्डर {number}: कूरियर किस दिन फिर से डिलीवरी करे? नीचे से दिन चुनें।",
@@ -46,7 +46,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "return": "ठीक है: ऑर्डर {number} हमारे पास वापस आएगा। उसके पहुँचते ही हम रिफ़ंड या नई डिलीवरी "
         "के लिए आपको संदेश भेजेंगे।",
         "gone": "ऑर्डर {number} के लिए वह दिन निकल चुका है। अभी के दिन देखने के लिए फिर से Reschedule दबाएँ।",
-        "stale": "यह विकल्प अब खुला नहीं है: ऑर्डर {number} {stage}।",
+        "stale": "ऑर्डर {number} के लिए यह विकल्प अब खुला नहीं है।",
+        "delivered": "ऑर्डर {number} डिलीवर हो चुका है, इसलिए यह विकल्प अब खुला नहीं है।",
     },
 }
 
@@ -68,7 +69,15 @@ def respond(
         stale = Turn(
             order, Outcome.STALE, f"NDR reply {choice!r} for {awb}: no failed delivery awaits a choice"
         )
-        return _explain(stale, reply, window_open)
+        gone = shipment is not None and shipment.status is ShipmentStatus.DELIVERED
+        return _explain(
+            stale,
+            reply,
+            window_open,
+            _WORDS[language_for(order.customer.language)]["delivered" if gone else "stale"].format(
+                number=order.number
+            ),
+        )
     if shipment.ndr_attempt == shipment.attempt and shipment.ndr_choice:
         return Turn(order, Outcome.DUPLICATE, f"NDR for {awb}: already answered ({shipment.ndr_choice})")
     lang = language_for(order.customer.language)
