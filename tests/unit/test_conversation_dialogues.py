@@ -175,9 +175,9 @@ def test_change_address_before_dispatch_step_by_step() -> None:
         said.append(body(turn))
     assert said[0].startswith("Please type the new address for order #1001")
     assert said[2].startswith("That is not a PIN code")
-    assert (
-        said[5]
-        == "New address for order #1001:\nFlat 4B, Lake View, Indiranagar, 560038\nPhone: 9812345679\nIs this right?"
+    assert said[5] == (
+        "New address for order #1001:\nFlat 4B, Lake View, Indiranagar, 560038\nPhone: 9812345679\n"
+        "Is this right?"
     )
     assert said[6] == "Thanks: order #1001 will go to the new address. Our team is updating it now."
     assert (current.address.line1, current.address.pincode, current.bot_step) == (

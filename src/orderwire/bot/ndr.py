@@ -124,14 +124,10 @@ def respond(
     return Turn(order, Outcome.IGNORED, f"NDR {awb}: unknown choice {choice!r}")
 
 
-def _explain(turn: Turn, reply: CustomerReplied, window_open: bool, text: str = "") -> Turn:
+def _explain(turn: Turn, reply: CustomerReplied, window_open: bool, text: str) -> Turn:
     """A tap that no longer fits (the parcel was delivered, the day passed) gets a polite explanation."""
-    order = turn.order
-    lang = language_for(order.customer.language)
-    said = text or _WORDS[lang]["stale"].format(number=order.number, stage=stage_words(order.stage, lang))
-    return say(
-        turn, f"stale:{reply.wamid}", "explain", SessionMessage(Style.TEXT, said), window_open, "ndr", ""
-    )
+    message = SessionMessage(Style.TEXT, text)
+    return say(turn, f"stale:{reply.wamid}", "explain", message, window_open, "ndr", "")
 
 
 def _chosen(order: Order, shipment: Shipment, choice: str, at: datetime, day: date | None) -> Order:
