@@ -349,3 +349,24 @@ def test_more_opt_ins(text: str) -> None:
 def test_consent_confirmations() -> None:
     assert confirmation(False, "en").startswith("You will no longer get updates from us on WhatsApp.")
     assert confirmation(True, "hi-IN").startswith("स्वागत है")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        typed("mera order kahan hai"),
+        typed("order cancel karo"),
+        typed("address change karna hai"),
+        typed("kisi se baat karni hai"),
+        typed("namaste"),
+        typed("asdf"),
+        tapped("cancel:yes:o-1"),
+    ],
+)
+def test_hindi_answers_fit_whatsapps_limits(reply: CustomerReplied) -> None:
+    """Every answer in Hindi is checked against the limits (button titles ≤ 20, bodies, list rows)."""
+    for current in (confirmed("hi"), dataclasses.replace(in_transit(), customer=confirmed("hi").customer)):
+        turn = say(current, reply)
+        assert turn.sends or turn.decision is not None or turn.escalations
+        for out in turn.sends:
+            assert any("\u0900" <= ch <= "\u097f" for ch in out.message.body)  # said in Hindi

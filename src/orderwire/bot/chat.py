@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orderwire.domain.interactive import Choice, SessionMessage, Style
-from orderwire.domain.messages import format_day, language_for
-from orderwire.domain.model import Order, Stage
+from orderwire.domain.messages import language_for
+from orderwire.domain.model import Stage
 
 # An order the customer can still ask about the delivery of; anything else is closed.
 CLOSED_STAGES = frozenset({Stage.DELIVERED, Stage.FOLLOWED_UP, Stage.CANCELLED})
@@ -122,11 +122,6 @@ def pick_order(
         for o in orders[:10]
     )
     return SessionMessage(Style.LIST, body, rows, button)
-
-
-def day(order: Order, language: str) -> str:
-    """The order's expected delivery day in words."""
-    return format_day(order.expected_delivery, language_for(language))
 
 
 def _fit(text: str, most: int) -> str:

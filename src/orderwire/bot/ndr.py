@@ -70,14 +70,8 @@ def respond(
             order, Outcome.STALE, f"NDR reply {choice!r} for {awb}: no failed delivery awaits a choice"
         )
         gone = shipment is not None and shipment.status is ShipmentStatus.DELIVERED
-        return _explain(
-            stale,
-            reply,
-            window_open,
-            _WORDS[language_for(order.customer.language)]["delivered" if gone else "stale"].format(
-                number=order.number
-            ),
-        )
+        said = _WORDS[language_for(order.customer.language)]["delivered" if gone else "stale"]
+        return _explain(stale, reply, window_open, said.format(number=order.number))
     if shipment.ndr_attempt == shipment.attempt and shipment.ndr_choice:
         return Turn(order, Outcome.DUPLICATE, f"NDR for {awb}: already answered ({shipment.ndr_choice})")
     lang = language_for(order.customer.language)
