@@ -370,3 +370,29 @@ def test_hindi_answers_fit_whatsapps_limits(reply: CustomerReplied) -> None:
         assert turn.sends or turn.decision is not None or turn.escalations
         for out in turn.sends:
             assert any("\u0900" <= ch <= "\u097f" for ch in out.message.body)  # said in Hindi
+
+
+def test_an_address_question_left_unanswered_expires() -> None:
+    asked = say(confirmed(), typed("change my address")).order
+    assert asked.bot_step == "addr:line" and asked.bot_asked_at == T0
+    later = CustomerReplied(T0 + timedelta(hours=3), "wamid.later", "text", "where is my order")
+    turn = bot.respond(asked, later, T0 + timedelta(hours=3), POLICY, True, chat(brief(asked)))
+    assert body(turn).startswith("Order #1001 is confirmed and being prepared.")
+    assert not bot.awaits_text(asked, T0 + timedelta(hours=3)) and bot.awaits_text(
+        asked, T0 + timedelta(hours=1)
+    )
+
+
+def test_unclear_messages_days_apart_are_not_a_run() -> None:
+    first = say(confirmed(), typed("asdf", "u1")).order
+    days_later = T0 + timedelta(days=2)
+    turn = bot.respond(
+        first,
+        CustomerReplied(days_later, "u2", "text", "qwerty"),
+        days_later,
+        POLICY,
+        True,
+        chat(brief(first)),
+    )
+    assert turn.escalations == () and body(turn).startswith("Sorry, I did not quite get that.")
+    assert turn.order.bot_asked_at == days_later

@@ -258,7 +258,7 @@ def _route(
         return None
     if message.type == "text" and not message.reply_id:
         for r in recent:
-            if bot.awaits_text(order_from_json(r.state)):
+            if bot.awaits_text(order_from_json(r.state), now):
                 return int(r.id), str(r.order_id)
     last_pk = conn.execute(
         sa.select(messages.c.order_pk)

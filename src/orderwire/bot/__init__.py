@@ -39,6 +39,6 @@ def respond(
     return Turn(order, Outcome.IGNORED, f"customer {reply.message_type} recorded (no dialogue for it)")
 
 
-def awaits_text(order: Order) -> bool:
+def awaits_text(order: Order, now: datetime) -> bool:
     """True when a dialogue of this order waits for the customer to type an answer."""
-    return address.awaiting(order) is not None or order_address.awaiting(order)
+    return address.awaiting(order) is not None or order_address.awaiting(order, now)

@@ -9,7 +9,7 @@ redelivered webhook never answers twice; outside the service window it becomes a
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from orderwire.bot import cancel, feedback, intents, order_address, wismo
 from orderwire.bot.chat import Chat, menu
@@ -32,6 +32,8 @@ PREFIXES = (
 )
 # Below this the classifier's guess is treated as not understood.
 MIN_CONFIDENCE = 0.5
+# Two unclear messages this close together go to staff; further apart, the bot asks again.
+UNCLEAR_RUN = timedelta(hours=24)
 
 _WORDS = {
     "en": {
@@ -89,7 +91,7 @@ def respond_text(
     order: Order, reply: CustomerReplied, now: datetime, policy: ShopPolicy, window_open: bool, chat: Chat
 ) -> Turn:
     """A typed message: a rating for a delivered order, else what the classifier says it asks."""
-    if order_address.awaiting(order):
+    if order_address.awaiting(order, now):
         return order_address.respond_text(order, reply, window_open)
     score = feedback.score_in(reply.text)
     if score is not None and feedback.delivered(order):
@@ -97,7 +99,7 @@ def respond_text(
     found = intents.classify(reply.text)
     intent = found.intent if found.confidence >= MIN_CONFIDENCE else "other"
     if intent == "other":
-        return _unclear(order, reply, window_open, chat)
+        return _unclear(order, reply, now, window_open, chat)
     order = _understood(order)
     if intent == "where_is_my_order":
         return wismo.ask(order, chat, reply, window_open)
@@ -141,10 +143,11 @@ def _greeting(order: Order, reply: CustomerReplied, window_open: bool) -> Turn:
     )
 
 
-def _unclear(order: Order, reply: CustomerReplied, window_open: bool, chat: Chat) -> Turn:
-    """Once: ask again with the quick options. Twice in a row: hand it to staff."""
+def _unclear(order: Order, reply: CustomerReplied, now: datetime, window_open: bool, chat: Chat) -> Turn:
+    """Once: ask again with the quick options. Twice in a row (within UNCLEAR_RUN): hand it to staff."""
     words = _words(order)
-    if order.unclear >= 1:
+    recent = order.bot_asked_at is not None and now - order.bot_asked_at <= UNCLEAR_RUN
+    if order.unclear >= 1 and recent:
         detail = {"message": reply.text[:500], "at": reply.occurred_at.isoformat()}
         case = Escalation("bot_could_not_answer", "", f"unclear:{reply.wamid}", detail)
         turn = Turn(
@@ -157,7 +160,8 @@ def _unclear(order: Order, reply: CustomerReplied, window_open: bool, chat: Chat
         return say(
             turn, f"bot:{reply.wamid}", "handed", SessionMessage(Style.TEXT, text), window_open, "bot", ""
         )
-    turn = Turn(dataclasses.replace(order, unclear=1), Outcome.APPLIED, "not understood: asked again")
+    asked = dataclasses.replace(order, unclear=1, bot_asked_at=reply.occurred_at)
+    turn = Turn(asked, Outcome.APPLIED, "not understood: asked again")
     message = menu(words["unclear"], order.customer.language)
     return say(turn, f"bot:{reply.wamid}", "unclear", message, window_open, "bot", "")
 

@@ -10,6 +10,7 @@ change-address path (the courier gets it). Once dispatched otherwise, staff take
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timedelta
 
 from orderwire.bot import address
 from orderwire.bot.chat import is_open, stage_words
@@ -22,6 +23,7 @@ from orderwire.domain.model import STAGE_RANK, Order, ShipmentStatus, Stage
 
 PREFIX = "addr:"
 STEPS = ("line", "pincode", "landmark", "phone", "confirm")
+STEP_EXPIRES = timedelta(hours=2)
 
 _WORDS = {
     "en": {
@@ -43,9 +45,12 @@ def _lang(order: Order) -> str:
     return language_for(order.customer.language)
 
 
-def awaiting(order: Order) -> bool:
-    """True while the order waits for a typed answer of this dialogue."""
-    return order.bot_step.startswith(PREFIX) and order.bot_step.removeprefix(PREFIX) in STEPS[:4]
+def awaiting(order: Order, now: datetime) -> bool:
+    """True while the order waits for a typed answer of this dialogue (for STEP_EXPIRES after asking:
+    a customer who walked away must not have tomorrow's question taken for an address)."""
+    if not (order.bot_step.startswith(PREFIX) and order.bot_step.removeprefix(PREFIX) in STEPS[:4]):
+        return False
+    return order.bot_asked_at is None or now - order.bot_asked_at <= STEP_EXPIRES
 
 
 def start(order: Order, reply: CustomerReplied, window_open: bool) -> Turn:
@@ -135,7 +140,9 @@ def _ask(
     order: Order, step: str, answers: tuple[str, ...], reply: CustomerReplied, window_open: bool
 ) -> Turn:
     words = address.words(order.customer.language)
-    updated = dataclasses.replace(order, bot_step=f"{PREFIX}{step}", bot_answers=answers)
+    updated = dataclasses.replace(
+        order, bot_step=f"{PREFIX}{step}", bot_answers=answers, bot_asked_at=reply.occurred_at
+    )
     if step in ("line", "pincode"):
         message = SessionMessage(Style.TEXT, words[step].format(number=order.number))
     elif step in ("landmark", "phone"):
