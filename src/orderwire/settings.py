@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     public_rate_per_minute: int = Field(default=60, ge=1)
     # Personal data: conversations and raw webhook bodies older than this are cleared (0: keep them).
     retention_days: int = Field(default=0, ge=0)
+    # Conversations (orderwire.bot): the shop's review page, offered after a rating of 4 or 5 (none when
+    # empty); the hours within which staff answer a customer the bot handed over (said to the customer).
+    review_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    human_reply_hours: int = Field(default=4, ge=1, le=72)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
 

@@ -154,7 +154,11 @@ def test_chat_updates_live_and_customer_answers_arrive_as_webhooks(
     reply = _type_as_customer(page, sandbox_service, text)
     assert (reply.direction, reply.kind, reply.payload["text"]) == ("in", "text", {"body": text})
     expect(chat.locator(f'.msg.in[data-wamid="{reply.wamid}"] .bubble')).to_contain_text(text)
-    expect(chat.locator(".msg.out .tick-read")).to_have_count(5)  # all five read: blue ticks
+    # The bot did not understand it: it asks once, with the quick options.
+    unclear = chat.locator(".msg.out").filter(has_text="Sorry, I did not quite get that.")
+    expect(unclear).to_have_count(1)
+    expect(unclear.get_by_role("button", name="Talk to a person")).to_have_count(1)
+    expect(chat.locator(".msg.out .tick-read")).to_have_count(6)  # all six read: blue ticks
     expect(page.get_by_label("message", exact=True)).to_have_value("")
     screenshot(page, "sandbox.png")
 
@@ -165,6 +169,9 @@ def test_chat_updates_live_and_customer_answers_arrive_as_webhooks(
     expect(bubble).to_contain_text(markup)
     expect(bubble.locator("b, i")).to_have_count(0)
     assert [m.kind for m in inbound_messages(sandbox_service)] == ["button", "interactive", "text", "text"]
+    # Not understood twice in a row: handed to staff, and the customer is told so.
+    handed = chat.locator(".msg.out").filter(has_text="Let me pass this to our team")
+    expect(handed).to_have_count(1)
     assert errors == []
 
 

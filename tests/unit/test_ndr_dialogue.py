@@ -182,19 +182,40 @@ def test_address_with_phone_and_same_pin_needs_no_staff_and_start_over_works() -
 
 
 @pytest.mark.parametrize(
-    ("current", "reply_id", "outcome"),
+    ("current", "reply_id", "outcome", "explained"),
     [
-        (failed(status=ShipmentStatus.DELIVERED), f"ndr:reschedule:{AWB}", Outcome.STALE),
-        (failed(), "ndr:reschedule:OTHER", Outcome.STALE),
-        (failed(), f"ndr:day:{AWB}:2026-11-27", Outcome.STALE),  # today is no longer on offer
-        (failed(), f"ndr:day:{AWB}:2026-12-25", Outcome.STALE),
-        (failed(), f"ndr:day:{AWB}:soon", Outcome.IGNORED),
-        (failed(), f"ndr:teleport:{AWB}", Outcome.IGNORED),
+        (
+            failed(status=ShipmentStatus.DELIVERED),
+            f"ndr:reschedule:{AWB}",
+            Outcome.STALE,
+            "Order #1001 has been delivered, so this choice is no longer open.",
+        ),
+        (failed(), "ndr:reschedule:OTHER", Outcome.STALE, "That choice is no longer open for order #1001."),
+        (  # today is no longer on offer
+            failed(),
+            f"ndr:day:{AWB}:2026-11-27",
+            Outcome.STALE,
+            "That day has passed for order #1001. Tap Reschedule again to see the days on offer now.",
+        ),
+        (
+            failed(),
+            f"ndr:day:{AWB}:2026-12-25",
+            Outcome.STALE,
+            "That day has passed for order #1001. Tap Reschedule again to see the days on offer now.",
+        ),
+        (failed(), f"ndr:day:{AWB}:soon", Outcome.IGNORED, ""),
+        (failed(), f"ndr:teleport:{AWB}", Outcome.IGNORED, ""),
     ],
 )
-def test_stale_and_unknown_taps_change_nothing(current: Order, reply_id: str, outcome: Outcome) -> None:
+def test_stale_and_unknown_taps_change_nothing(
+    current: Order, reply_id: str, outcome: Outcome, explained: str
+) -> None:
+    """A stale tap changes nothing but gets a polite explanation (once: keyed by the tap's message id)."""
     turn = bot.respond(current, tap(reply_id), T0, POLICY, window_open=True)
-    assert (turn.outcome, turn.order, turn.sends, turn.courier) == (outcome, current, (), None)
+    assert (turn.outcome, turn.order, turn.courier) == (outcome, current, None)
+    assert [(s.key, s.message.body) for s in turn.sends] == (
+        [("stale:wamid.x:explain", explained)] if explained else []
+    )
 
 
 def test_a_second_answer_to_the_same_attempt_is_a_duplicate_but_a_new_attempt_asks_again() -> None:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 import orderwire.app.refunds
 import orderwire.app.shop_actions  # noqa: F401  (shops: registers the shop vendor calls)
 from orderwire import bot
-from orderwire.app import codec, courier_actions, escalations, poll_schedule, vendor_calls
+from orderwire.app import codec, conversations, courier_actions, escalations, poll_schedule, vendor_calls
 from orderwire.app.runtime import Runtime
 from orderwire.bot.turn import Outgoing
 from orderwire.domain.events import CustomerReplied, Event, OrderPlaced, ShipmentUpdated, TimerFired
@@ -222,8 +222,9 @@ def _customer_replied(
     window = conn.execute(
         sa.select(customers.c.window_expires_at).where(customers.c.id == row.customer_id)
     ).scalar()
-    turn = bot.respond(order, event, now, rt.policy, window is not None and window > now)
-    order_pk, _, customer_id = _save_order(conn, rt, row, turn.order, now)
+    chat = conversations.chat_for(conn, rt, row)  # conversations (orderwire.bot): the customer's other orders
+    turn = bot.respond(order, event, now, rt.policy, window is not None and window > now, chat)
+    order_pk, token, customer_id = _save_order(conn, rt, row, turn.order, now)
     conn.execute(
         timeline.insert().values(
             order_pk=order_pk,
@@ -236,19 +237,27 @@ def _customer_replied(
                 "job": job.id,
                 "alerts": [f"for staff: {c.reason}" for c in turn.escalations],
                 "reply_id": event.reply_id,
+                **({"media_id": event.media_id, "media_mime": event.media_mime} if event.media_id else {}),
             },
         )
     )
-    opted_out = queries.opted_out(conn, customer_id)
+    # Conversations (orderwire.bot): a lifecycle decision the customer asked for (e.g. a cancellation) has
+    # the effects of any other event; consent asked in other words than STOP/START is recorded the same way.
+    if turn.decision is not None:
+        decided = dataclasses.replace(turn.decision, order=turn.order)
+        _record_effects(conn, rt, decided, order_pk, token, customer_id, now)
+    if turn.consent is not None:
+        conversations.set_consent(conn, rt, customer_id, turn.consent, event.wamid, order_pk, now)
     for outgoing in turn.sends:
-        _create_session_message(conn, rt, turn.order, outgoing, order_pk, customer_id, opted_out, now)
+        # Answers to the customer's own message: sent even after STOP (that stopped our updates).
+        _create_session_message(conn, rt, turn.order, outgoing, order_pk, customer_id, False, now)
     if turn.courier is not None:
         courier_actions.request(conn, rt, turn.order.order_id, order_pk, turn.courier, now)
     _open_cases(conn, rt, turn.order, order_pk, turn.escalations, now)
     _queue_calls(conn, rt, turn.order, order_pk, turn.calls, now)
     for timer in turn.timers:
         _set_timer(conn, rt, turn.order, order_pk, timer, now)
-    if turn.sends:
+    if turn.sends or turn.consent is not None:
         rt.wake()
 
 

@@ -131,7 +131,7 @@ def attempt_send(message_id: int, attempt: int) -> str:
         ).first()
     if row is None or row.status not in SENDABLE:
         return "skipped"
-    if row.opted_out:
+    if row.opted_out and row.template:  # STOP stops our updates; answers to the customer still go
         with rt.engine.begin() as conn:
             conn.execute(
                 messages.update()
@@ -185,7 +185,12 @@ def record_result(
             sent = payload or row.payload
             body = sent.get("text") or sent.get("interactive", {}).get("body") or {}
             text = str(body.get("body") or body.get("text") or "")[:500]
-            detail = {"message": row.kind, "unsent": text, "error": result.error_detail}
+            detail = {
+                "message": row.kind,
+                "message_id": str(row.id),
+                "unsent": text,
+                "error": result.error_code,
+            }
             key = f"{row.key}:window_closed"
             escalations.open_case(conn, rt.shop_id, row.order_pk, "", "window_closed", key, detail, now)
         if result.verdict is Verdict.AUTH:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from orderwire.app import escalations
 from orderwire.app.runtime import Runtime
 from orderwire.domain.model import Order, order_from_json, to_json
-from orderwire.store.tables import jobs, message_statuses, messages, orders, timeline
+from orderwire.store.tables import customers, jobs, message_statuses, messages, orders, timeline
 
 
 def load_order(rt: Runtime, order_id: str) -> tuple[sa.Row[Any], Order] | None:
@@ -50,6 +50,9 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
         sent = conn.execute(
             sa.select(messages).where(messages.c.order_pk == row.id).order_by(messages.c.id)
         ).all()
+        window = conn.execute(
+            sa.select(customers.c.window_expires_at).where(customers.c.id == row.customer_id)
+        ).scalar()
         wamids = [m.wamid for m in sent if m.wamid]
         history = conn.execute(
             sa.select(message_statuses)
@@ -68,7 +71,11 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
         "payment_method": order.payment.value,
         "expected_delivery_date": state["edd"],
         "tracking_url": f"{rt.settings.public_url.rstrip('/')}/t/{row.tracking_token}",
-        "customer": state["customer"],
+        # When WhatsApp's 24-hour window with the customer closes (None: they never wrote): after it, only
+        # templates reach them, so staff know whether a free-form reply is still possible.
+        "customer": {**state["customer"], "window_expires_at": window.isoformat() if window else None},
+        "rating": order.rating,
+        "feedback": order.feedback,
         "items": state["items"],
         "total": state["total"],
         "shipping_address": state["address"],
@@ -86,6 +93,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
         ],
         "messages": [
             {
+                "direction": m.direction,
                 "kind": m.kind,
                 "template": m.template,
                 "language": m.language,

@@ -34,6 +34,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "phone": "Another phone number the courier can call? Type it, or tap Skip.",
         "phone_bad": "That is not a 10-digit mobile number. Type it again, or tap Skip.",
         "confirm": "New address for order {number}:\n{address}\nShall we send it to the courier?",
+        "confirm_order": "New address for order {number}:\n{address}\nIs this right?",
         "done": "Done: the courier will try again to deliver order {number} at the new address.",
         "skip": "Skip",
         "ok": "Confirm",
@@ -50,6 +51,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "phone": "कूरियर के लिए कोई और फ़ोन नंबर? लिखें, या Skip दबाएँ।",
         "phone_bad": "यह 10 अंकों का मोबाइल नंबर नहीं है। फिर से लिखें, या Skip दबाएँ।",
         "confirm": "ऑर्डर {number} का नया पता:\n{address}\nक्या हम इसे कूरियर को भेजें?",
+        "confirm_order": "ऑर्डर {number} का नया पता:\n{address}\nक्या यह सही है?",
         "done": "हो गया: कूरियर ऑर्डर {number} को नए पते पर फिर से डिलीवर करेगा।",
         "skip": "Skip",
         "ok": "पुष्टि करें",
@@ -58,6 +60,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "phone_label": "फ़ोन",
     },
 }
+
+
+def words(language: str) -> dict[str, str]:
+    """The address questions in the customer's language (shared with the before-dispatch change)."""
+    return _WORDS[language_for(language)]
 
 
 def awaiting(order: Order) -> Shipment | None:

@@ -34,6 +34,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "Please keep your phone reachable that day.",
         "return": "Understood: order {number} goes back to us. We will message you once it arrives "
         "to sort out your refund or a new delivery.",
+        "gone": "That day has passed for order {number}. Tap Reschedule again to see the days on offer now.",
+        "stale": "That choice is no longer open for order {number}.",
+        "delivered": "Order {number} has been delivered, so this choice is no longer open.",
     },
     "hi": {
         "days": "ऑर्डर {number}: कूरियर किस दिन फिर से डिलीवरी करे? नीचे से दिन चुनें।",
@@ -42,6 +45,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "reattempt": "हो गया: कूरियर {day} को ऑर्डर {number} फिर से डिलीवर करेगा। कृपया उस दिन अपना फ़ोन चालू रखें।",
         "return": "ठीक है: ऑर्डर {number} हमारे पास वापस आएगा। उसके पहुँचते ही हम रिफ़ंड या नई डिलीवरी "
         "के लिए आपको संदेश भेजेंगे।",
+        "gone": "ऑर्डर {number} के लिए वह दिन निकल चुका है। अभी के दिन देखने के लिए फिर से Reschedule दबाएँ।",
+        "stale": "ऑर्डर {number} के लिए यह विकल्प अब खुला नहीं है।",
+        "delivered": "ऑर्डर {number} डिलीवर हो चुका है, इसलिए यह विकल्प अब खुला नहीं है।",
     },
 }
 
@@ -60,9 +66,12 @@ def respond(
     awb, picked = rest.rsplit(":", 1) if choice == "day" and ":" in rest else (rest, "")
     shipment = order.shipment(awb)
     if shipment is None or shipment.status is not ShipmentStatus.DELIVERY_FAILED or shipment.attempt == 0:
-        return Turn(
+        stale = Turn(
             order, Outcome.STALE, f"NDR reply {choice!r} for {awb}: no failed delivery awaits a choice"
         )
+        gone = shipment is not None and shipment.status is ShipmentStatus.DELIVERED
+        said = _WORDS[language_for(order.customer.language)]["delivered" if gone else "stale"]
+        return _explain(stale, reply, window_open, said.format(number=order.number))
     if shipment.ndr_attempt == shipment.attempt and shipment.ndr_choice:
         return Turn(order, Outcome.DUPLICATE, f"NDR for {awb}: already answered ({shipment.ndr_choice})")
     lang = language_for(order.customer.language)
@@ -83,7 +92,8 @@ def respond(
         except ValueError:
             return Turn(order, Outcome.IGNORED, f"NDR {awb}: unreadable day {picked!r}")
         if day not in offered_days(now, policy):
-            return Turn(order, Outcome.STALE, f"NDR {awb}: {day} is no longer on offer")
+            stale = Turn(order, Outcome.STALE, f"NDR {awb}: {day} is no longer on offer")
+            return _explain(stale, reply, window_open, words["gone"].format(number=order.number))
         chosen = _chosen(order, shipment, "reattempt", reply.occurred_at, day)
         request = CourierRequest(
             awb, shipment.attempt, "re-attempt", f"Customer asked on WhatsApp for a re-attempt on {day}", day
@@ -106,6 +116,12 @@ def respond(
     if choice in address.CHOICES:
         return address.respond(order, shipment, choice, reply, window_open)
     return Turn(order, Outcome.IGNORED, f"NDR {awb}: unknown choice {choice!r}")
+
+
+def _explain(turn: Turn, reply: CustomerReplied, window_open: bool, text: str) -> Turn:
+    """A tap that no longer fits (the parcel was delivered, the day passed) gets a polite explanation."""
+    message = SessionMessage(Style.TEXT, text)
+    return say(turn, f"stale:{reply.wamid}", "explain", message, window_open, "ndr", "")
 
 
 def _chosen(order: Order, shipment: Shipment, choice: str, at: datetime, day: date | None) -> Order:

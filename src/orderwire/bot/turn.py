@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from orderwire.domain.interactive import SessionMessage
-from orderwire.domain.lifecycle import Escalation, Outcome, TimerIntent, VendorCall
+from orderwire.domain.lifecycle import Decision, Escalation, Outcome, TimerIntent, VendorCall
 from orderwire.domain.model import Order
 
 
@@ -46,15 +46,28 @@ class Turn:
     escalations: tuple[Escalation, ...] = ()
     timers: tuple[TimerIntent, ...] = ()
     calls: tuple[VendorCall, ...] = ()
+    # A lifecycle decision the dialogue made (e.g. the customer cancelled): its messages, timers and
+    # staff cases are recorded like any other event's. `order` is already its new state.
+    decision: Decision | None = None
+    # The customer asked to stop (False) or start again (True) by other words than the bare keyword.
+    consent: bool | None = None
 
 
 def say(
-    turn: Turn, step: str, name: str, message: SessionMessage, window_open: bool, dialogue: str = "ndr"
+    turn: Turn,
+    step: str,
+    name: str,
+    message: SessionMessage,
+    window_open: bool,
+    dialogue: str = "ndr",
+    awb: str | None = None,
 ) -> Turn:
-    """Add a message keyed `<step>:<name>`, unless the service window has closed: then staff must reach
-    the customer (`step` starts with the AWB)."""
+    """Add a message keyed `<step>:<name>`, unless the service window has closed: then the reply becomes a
+    staff case (`window_closed`, with the words that could not be sent), never a silent drop. The case
+    names the parcel `awb` (by default the first part of `step`, as the NDR keys start with the AWB)."""
     if not window_open:
-        awb = step.split(":", 1)[0]
-        case = Escalation("window_closed", awb, f"{step}:window_closed", {"unsent": message.body[:500]})
+        parcel = step.split(":", 1)[0] if awb is None else awb
+        detail = {"unsent": message.body[:500], "dialogue": dialogue}
+        case = Escalation("window_closed", parcel, f"{step}:window_closed", detail)
         return dataclasses.replace(turn, escalations=(*turn.escalations, case))
     return dataclasses.replace(turn, sends=(*turn.sends, Outgoing(dialogue, f"{step}:{name}", message)))

@@ -236,6 +236,17 @@ class Order:
     cancel_reason: str = ""
     delivered_at: datetime | None = None
     references: dict[str, str] = field(default_factory=dict)
+    # Conversations (orderwire.bot): the customer's rating (1-5) and free-text feedback, when they gave
+    # them; a question of an order-level dialogue awaiting a typed answer (`bot_step`, e.g. "addr:line")
+    # with the answers so far; unclear messages in a row (the second goes to staff); when the bot last
+    # asked something (an unanswered question expires).
+    rating: int | None = None
+    rated_at: datetime | None = None
+    feedback: str = ""
+    bot_step: str = ""
+    bot_answers: tuple[str, ...] = ()
+    unclear: int = 0
+    bot_asked_at: datetime | None = None
 
     def shipment(self, awb: str) -> Shipment | None:
         """The shipment with this AWB, if the order has one."""
@@ -337,4 +348,12 @@ def order_from_json(data: dict[str, Any]) -> Order:
         cancel_reason=data["cancel_reason"],
         delivered_at=dt(data["delivered_at"]),
         references=dict(data["references"]),
+        # Conversations (orderwire.bot): absent from orders stored before them.
+        rating=data.get("rating"),
+        rated_at=dt(data.get("rated_at")),
+        feedback=data.get("feedback", ""),
+        bot_step=data.get("bot_step", ""),
+        bot_answers=tuple(data.get("bot_answers", ())),
+        unclear=int(data.get("unclear", 0)),
+        bot_asked_at=dt(data.get("bot_asked_at")),
     )

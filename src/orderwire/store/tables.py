@@ -64,6 +64,8 @@ customers = sa.Table(
     sa.Column("window_expires_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("shop_id", "phone", name="uq_customers_shop_phone"),
+    # Conversations (orderwire.bot, migration 0008): a username-only customer is found by user id.
+    sa.Index("ix_customers_shop_user", "shop_id", "user_id"),
 )
 
 orders = sa.Table(

@@ -4,7 +4,13 @@ Sources: developers.facebook.com/documentation/business-messaging/whatsapp/webho
 `hub.mode`/`hub.verify_token`/`hub.challenge`; `X-Hub-Signature-256: sha256=<hex HMAC of the raw body
 with the app secret>`), webhooks/reference/messages (text, button, interactive, media, system, ...) and
 webhooks/reference/messages/status. Since 2026 contacts carry a business-scoped user id (`user_id`) beside
-or instead of `wa_id`; statuses may carry `recipient_user_id`. Both shapes are accepted.
+or instead of `wa_id`, and messages `from_user_id` beside or instead of `from`; statuses may carry
+`recipient_user_id`. Both shapes are accepted. Inbound types follow
+developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples and webhooks/reference/messages/*:
+text, button (template quick reply), interactive (button_reply, list_reply, nfm_reply with `response_json`),
+image/document/audio/video/sticker (`id`, `mime_type`, optional `caption`), location, contacts, reaction
+(`message_id`, `emoji`), system (no contacts array; user_changed_number / user_changed_user_id) and
+unsupported (`errors[]`); any other type is kept as it came.
 Template changes arrive on other fields of the same endpoint:
 webhooks/reference/message_template_status_update (`event`, `message_template_id`,
 `message_template_name`, `message_template_language`, `reason`, `message_template_category`, `other_info`,
@@ -69,6 +75,8 @@ class InboundMessage:
     reply_id: str
     context_id: str
     raw: dict[str, Any]
+    media_id: str = ""
+    media_mime: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,28 +118,68 @@ def _e164(digits: str) -> str:
     return "" if not digits else (digits if digits.startswith("+") else "+" + digits)
 
 
-def _text_of(msg: dict[str, Any]) -> tuple[str, str]:
-    """A readable text and the id of the button or row the customer tapped, if any."""
+MEDIA_TYPES = ("image", "video", "document", "audio", "sticker")
+
+
+@dataclass(frozen=True)
+class _Content:
+    text: str = ""
+    reply_id: str = ""
+    media_id: str = ""
+    media_mime: str = ""
+    context_id: str = ""
+
+
+def _obj(msg: dict[str, Any], key: str) -> dict[str, Any]:
+    value = msg.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _items(obj: dict[str, Any], key: str) -> list[Any]:
+    """A list field; absent or of another type reads as empty (optional parts are never trusted)."""
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _content_of(msg: dict[str, Any]) -> _Content:
+    """A readable text, the id of the button or row tapped, and the media, whatever the message type."""
     kind = msg.get("type", "")
     if kind == "text":
-        return str(msg.get("text", {}).get("body", "")), ""
+        return _Content(str(_obj(msg, "text").get("body", "")))
     if kind == "button":
-        button = msg.get("button", {})
-        return str(button.get("text", "")), str(button.get("payload", ""))
+        button = _obj(msg, "button")
+        return _Content(str(button.get("text", "")), str(button.get("payload", "")))
     if kind == "interactive":
-        inner = msg.get("interactive", {})
+        inner = _obj(msg, "interactive")
         reply = inner.get("button_reply") or inner.get("list_reply")
-        if reply:
-            return str(reply.get("title", "")), str(reply.get("id", ""))
-        if "nfm_reply" in inner:
-            return str(inner["nfm_reply"].get("response_json", "")), "nfm_reply"
-    if kind in ("image", "video", "document", "audio", "sticker"):
-        return str(msg.get(kind, {}).get("caption", "")), ""
+        if isinstance(reply, dict):
+            return _Content(str(reply.get("title", "")), str(reply.get("id", "")))
+        if isinstance(inner.get("nfm_reply"), dict):
+            return _Content(str(inner["nfm_reply"].get("response_json", "")), "nfm_reply")
+        return _Content()
+    if kind in MEDIA_TYPES:
+        media = _obj(msg, kind)
+        text = str(media.get("caption") or (media.get("filename", "") if kind == "document" else ""))
+        return _Content(text, "", str(media.get("id", "")), str(media.get("mime_type", "")))
+    if kind == "location":
+        place = _obj(msg, "location")
+        words = [str(place[k]) for k in ("name", "address") if place.get(k)]
+        where = f"{place.get('latitude', '')},{place.get('longitude', '')}"
+        return _Content(", ".join([*words, where]))
+    if kind == "contacts":
+        cards = [c for c in msg.get("contacts", []) or [] if isinstance(c, dict)]
+        shown = []
+        for card in cards:
+            name = str(_obj(card, "name").get("formatted_name", ""))
+            phones = [str(p.get("phone", "")) for p in card.get("phones", []) or [] if isinstance(p, dict)]
+            shown.append(" ".join(filter(None, [name, *phones])))
+        return _Content("; ".join(shown))
     if kind == "reaction":
-        return str(msg.get("reaction", {}).get("emoji", "")), ""
+        reaction = _obj(msg, "reaction")
+        return _Content(str(reaction.get("emoji", "")), context_id=str(reaction.get("message_id", "")))
     if kind == "system":
-        return str(msg.get("system", {}).get("body", "")), ""
-    return "", ""
+        return _Content(str(_obj(msg, "system").get("body", "")))
+    return _Content()  # unsupported, or a type newer than this adapter: stored and acknowledged as it came
 
 
 def _template_update(field: str, value: dict[str, Any], time: Any) -> TemplateUpdate | None:
@@ -173,7 +221,7 @@ def parse(body: Any) -> Parsed:
     others: list[str] = []
     templates: list[TemplateUpdate] = []
     for entry in entries:
-        for change in (entry or {}).get("changes", []) if isinstance(entry, dict) else []:
+        for change in _items(entry, "changes") if isinstance(entry, dict) else []:
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                 raise PayloadError("each change needs a value object")
             if change.get("field") != "messages":
@@ -186,7 +234,7 @@ def parse(body: Any) -> Parsed:
                     templates.append(update)
                 continue
             value = change["value"]
-            for s in value.get("statuses", []) or []:
+            for s in _items(value, "statuses"):
                 if not isinstance(s, dict) or "id" not in s or "status" not in s:
                     raise PayloadError("a status needs id and status")
                 statuses.append(
@@ -195,23 +243,24 @@ def parse(body: Any) -> Parsed:
                         status=str(s["status"]),
                         at=_when(s.get("timestamp")),
                         recipient=_e164(str(s.get("recipient_id", ""))),
-                        errors=tuple(s.get("errors", []) or []),
-                        pricing=dict(s.get("pricing", {}) or {}),
+                        errors=tuple(e for e in _items(s, "errors") if isinstance(e, dict)),
+                        pricing=_obj(s, "pricing"),
                     )
                 )
-            contacts = [c for c in value.get("contacts", []) or [] if isinstance(c, dict)]
-            for m in value.get("messages", []) or []:
+            contacts = [c for c in _items(value, "contacts") if isinstance(c, dict)]
+            for m in _items(value, "messages"):
                 if not isinstance(m, dict) or "id" not in m:
                     raise PayloadError("a message needs an id")
                 contact = next(
                     (
                         c
                         for c in contacts
-                        if c.get("wa_id") == m.get("from") or c.get("user_id") == m.get("from_user_id")
+                        if (m.get("from") and c.get("wa_id") == m.get("from"))
+                        or (m.get("from_user_id") and c.get("user_id") == m.get("from_user_id"))
                     ),
                     contacts[0] if len(contacts) == 1 else {},
                 )
-                text, reply_id = _text_of(m)
+                content = _content_of(m)
                 messages.append(
                     InboundMessage(
                         wamid=str(m["id"]),
@@ -219,11 +268,13 @@ def parse(body: Any) -> Parsed:
                         at=_when(m.get("timestamp")),
                         phone=_e164(str(m.get("from") or contact.get("wa_id") or "")),
                         user_id=str(m.get("from_user_id") or contact.get("user_id") or ""),
-                        name=str(contact.get("profile", {}).get("name", "")),
-                        text=text,
-                        reply_id=reply_id,
-                        context_id=str((m.get("context") or {}).get("id", "")),
+                        name=str(_obj(contact, "profile").get("name", "")),
+                        text=content.text,
+                        reply_id=content.reply_id,
+                        context_id=str(_obj(m, "context").get("id", "") or content.context_id),
                         raw=m,
+                        media_id=content.media_id,
+                        media_mime=content.media_mime,
                     )
                 )
     return Parsed(tuple(statuses), tuple(messages), tuple(others), tuple(templates))
