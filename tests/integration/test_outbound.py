@@ -201,3 +201,28 @@ def test_an_opened_escalation_is_an_event(database_url: str, graph: GraphServer)
     event = json.loads(rx.hits[-1].body)
     assert event["data"]["escalation"] == {"reason": "no_answer", "awb": "AWB1"}
     assert event["data"]["shipment"]["awb"] == "AWB1"
+
+
+def test_migration_0007_up_and_down(database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from orderwire.store.db import alembic_config, make_engine, migrate
+    from orderwire.store.tables import metadata
+
+    mine = ("webhook_deliveries", "crm_contacts")
+    migrate(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        assert [d for d in diffs if any(t in repr(d) for t in mine)] == []
+        command.downgrade(alembic_config(database_url), "0005")
+        with engine.connect() as conn:
+            assert not set(mine) & set(sa.inspect(conn).get_table_names())
+        command.upgrade(alembic_config(database_url), "head")
+        with engine.connect() as conn:
+            assert set(mine) <= set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
