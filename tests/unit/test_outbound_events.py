@@ -119,6 +119,8 @@ def test_answers_are_judged_as_the_spec_advises() -> None:
         assert judge(Answer(code), 1, 5, 1.0, now).status == "failed", code
     assert "410" in judge(Answer(410), 1, 5, 1.0, now).reason
     assert judge(Answer(500), 5, 5, 1.0, now).status == "failed"  # the last attempt
+    gone = judge(Answer(None, error="endpoint no longer configured", permanent=True), 1, 5, 1.0, now)
+    assert (gone.status, gone.reason) == ("failed", "endpoint no longer configured")
     later = judge(Answer(503), 2, 5, 1.0, now).next_attempt_at
     assert later is not None and timedelta(seconds=4) <= later - now <= timedelta(
         seconds=4.4

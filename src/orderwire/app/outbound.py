@@ -161,6 +161,8 @@ def order_changed(
     conn: sa.Connection, rt: Runtime, before: Order | None, after: Order, order_pk: int, now: datetime
 ) -> None:
     """Emit the lifecycle events the order's change implies (called where the change is saved)."""
+    if not endpoints(rt.settings):
+        return
     for event in changes(before, after):
         emit(
             conn, rt, event.type, after, {}, now, key=event.key, awb=event.awb, at=event.at, order_pk=order_pk
@@ -199,6 +201,7 @@ class Answer:
     status_code: int | None
     retry_after: str = ""
     error: str = ""
+    permanent: bool = False  # no attempt can succeed (the endpoint is no longer configured)
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,8 @@ def judge(answer: Answer, attempts: int, max_attempts: int, base_seconds: float,
     if code is not None and 200 <= code < 300:
         return Verdict("delivered", None, "")
     reason = answer.error or (f"HTTP {code}" if code is not None else "no answer")
+    if answer.permanent:
+        return Verdict("failed", None, reason)
     retryable = code is None or code >= 500 or code in RETRYABLE
     if not retryable:
         why = "endpoint gone (410): remove it" if code == 410 else f"refused ({reason}); not retried"
@@ -329,13 +334,17 @@ def _claim(rt: Runtime, kind: str, limit: int) -> list[Any]:
 
 def _send_batch(rt: Runtime, senders: _Senders, kind: str, rows: list[Any]) -> None:
     try:
-        for row in rows:
+        for n, row in enumerate(rows):
             try:
                 answer = _attempt(rt, senders, row)
             except Exception as exc:  # a bug in one delivery must not stop the others
                 log.exception("outbound delivery %s failed unexpectedly", row.id)
                 answer = Answer(None, error=f"internal error: {type(exc).__name__}")
-            _record(rt, row, answer)
+            verdict = _record(rt, row, answer)
+            if answer.status_code == 429 and verdict.next_attempt_at is not None:
+                # Rate limited: the rest of the batch waits as long, without spending an attempt.
+                _postpone(rt, [r.id for r in rows[n + 1 :]], verdict.next_attempt_at)
+                break
     finally:
         with senders.lock:
             senders.in_flight[kind] -= 1
@@ -352,7 +361,7 @@ def _attempt(rt: Runtime, senders: _Senders, row: Any) -> Answer:
             settings.outbound_webhook_secret.get_secret_value() if settings.outbound_webhook_secret else ""
         )
         if not secret or row.endpoint not in _names(settings.outbound_webhook_urls):
-            return Answer(None, error="endpoint no longer configured")
+            return Answer(None, error="endpoint no longer configured", permanent=True)
         if senders.client is None:
             senders.client = httpx.Client(timeout=settings.outbound_timeout_seconds)
         stamp = int(rt.clock().timestamp())
@@ -360,7 +369,7 @@ def _attempt(rt: Runtime, senders: _Senders, row: Any) -> Answer:
             senders.client, row.endpoint, secret, row.msg_id, stamp, envelope_bytes(row.payload)
         )
     except crm.NotConfigured as exc:
-        return Answer(None, error=str(exc))
+        return Answer(None, error=str(exc), permanent=True)
     except httpx.HTTPError as exc:
         return failure(exc)
     code = response.status_code
@@ -383,7 +392,17 @@ def failure(exc: httpx.HTTPError) -> Answer:
     return Answer(None, error=f"could not connect ({type(exc).__name__})")
 
 
-def _record(rt: Runtime, row: Any, answer: Answer) -> None:
+def _postpone(rt: Runtime, ids: list[int], until: datetime) -> None:
+    if ids:
+        with rt.engine.begin() as conn:
+            conn.execute(
+                webhook_deliveries.update()
+                .where(webhook_deliveries.c.id.in_(ids))
+                .values(next_attempt_at=until)
+            )
+
+
+def _record(rt: Runtime, row: Any, answer: Answer) -> Verdict:
     now = rt.clock()
     attempts = row.attempts + 1
     verdict = judge(
@@ -425,6 +444,7 @@ def _record(rt: Runtime, row: Any, answer: Answer) -> None:
                     detail={"delivery": row.id, "msg_id": row.msg_id, "alerts": []},
                 )
             )
+    return verdict
 
 
 def display_endpoint(endpoint: str) -> str:
