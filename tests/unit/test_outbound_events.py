@@ -133,3 +133,13 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after("30", T0) == timedelta(seconds=30)
     assert retry_after("Fri, 27 Nov 2026 06:01:00 GMT", T0) == timedelta(minutes=1)
     assert retry_after("", T0) is None and retry_after("soon", T0) is None
+
+
+def test_endpoints_are_shown_without_credentials_or_query() -> None:
+    from orderwire.app.outbound import display_endpoint
+
+    assert (
+        display_endpoint("https://user:pw@crm.example:8443/hooks/a?token=t")
+        == "https://crm.example:8443/hooks/a"
+    )
+    assert display_endpoint("hubspot") == "hubspot"

@@ -448,15 +448,17 @@ def _record(rt: Runtime, row: Any, answer: Answer) -> Verdict:
 
 
 def display_endpoint(endpoint: str) -> str:
-    """An endpoint as shown to staff: scheme, host and path, never a query string (it may hold a token)."""
+    """An endpoint as shown to staff: scheme, host and path; never credentials or a query string."""
     if endpoint == HUBSPOT:
         return HUBSPOT
     parts = urlsplit(endpoint)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{_host(endpoint)}{parts.path}"
 
 
 def _host(endpoint: str) -> str:
-    return urlsplit(endpoint).netloc or endpoint
+    """Host and port only: no user:password@ a URL may carry."""
+    parts = urlsplit(endpoint)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname or "")
 
 
 def _iso(value: datetime) -> str:
