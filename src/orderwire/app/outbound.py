@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 WEBHOOK = "webhook"
 HUBSPOT = "hubspot"
 RETRYABLE = frozenset({408, 409, 425, 429})
-LEASE = timedelta(minutes=3)  # a claimed delivery whose sender died is tried again after this
+LEASE = timedelta(minutes=10)  # a claimed delivery whose sender died is tried again after this
 MAX_WAIT = timedelta(hours=24)
 WEBHOOK_SENDERS = 4  # concurrent webhook attempts per process
 BATCH = 10
@@ -254,13 +254,13 @@ def retry_after(value: str, now: datetime) -> timedelta | None:
 class _Senders:
     """The bounded pool sending one runtime's deliveries, and what it has in flight per kind."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
         self.pool = ThreadPoolExecutor(
             max_workers=WEBHOOK_SENDERS + 1, thread_name_prefix="orderwire-outbound"
         )
         self.lock = threading.Lock()
         self.in_flight = {WEBHOOK: 0, HUBSPOT: 0}
-        self.client: httpx.Client | None = None
+        self.client = httpx.Client(timeout=timeout)
 
 
 _senders: dict[int, _Senders] = {}
@@ -273,7 +273,9 @@ def run_due(rt: Runtime) -> int:
     if not configured:
         return 0
     with _senders_lock:
-        senders = _senders.setdefault(id(rt), _Senders())
+        if id(rt) not in _senders:
+            _senders[id(rt)] = _Senders(rt.settings.outbound_timeout_seconds)
+        senders = _senders[id(rt)]
     with senders.lock:
         # HubSpot: one batch at a time, so two events of a new customer never both create the contact.
         room = {
@@ -303,8 +305,7 @@ def close(rt: Runtime) -> None:
     if senders is None:
         return
     senders.pool.shutdown(wait=True, cancel_futures=True)
-    if senders.client is not None:
-        senders.client.close()
+    senders.client.close()
     crm.close(rt)
 
 
@@ -362,8 +363,6 @@ def _attempt(rt: Runtime, senders: _Senders, row: Any) -> Answer:
         )
         if not secret or row.endpoint not in _names(settings.outbound_webhook_urls):
             return Answer(None, error="endpoint no longer configured", permanent=True)
-        if senders.client is None:
-            senders.client = httpx.Client(timeout=settings.outbound_timeout_seconds)
         stamp = int(rt.clock().timestamp())
         response = sender.post(
             senders.client, row.endpoint, secret, row.msg_id, stamp, envelope_bytes(row.payload)
