@@ -3,8 +3,10 @@
 `emit` queues one `webhook_deliveries` row per subscribed endpoint in the caller's transaction, once per
 (endpoint, event): the message id is derived from the event (shop, order, type, occurrence key), so a
 redelivered inbound event, a replayed job or a second call emit nothing new. `run_due` (on the pump)
-claims due rows and hands them to a small bounded pool of sender threads, so a slow receiver never
-stalls the pump; each attempt is signed afresh (Standard Webhooks) under the same `webhook-id`.
+claims due rows and hands them to a small bounded pool of sender threads, one endpoint per thread in
+order of creation, so a slow receiver never stalls the pump nor the other endpoints; each attempt is
+signed afresh (Standard Webhooks) under the same `webhook-id`. When an endpoint is down (an attempt to
+retry), its later deliveries wait with it rather than each spending a timeout.
 
 Answers (the Standard Webhooks spec, "Delivery success and failure"): 2xx delivered. Timeouts, network
 errors, 5xx, 408, 409, 425 and 429 are retried with exponential backoff and jitter, honouring
@@ -53,8 +55,8 @@ HUBSPOT = "hubspot"
 RETRYABLE = frozenset({408, 409, 425, 429})
 LEASE = timedelta(minutes=10)  # a claimed delivery whose sender died is tried again after this
 MAX_WAIT = timedelta(hours=24)
-WEBHOOK_SENDERS = 4  # concurrent webhook attempts per process
-BATCH = 10
+SENDERS = 4  # endpoints served at once per process (threads)
+BATCH = 10  # deliveries of one endpoint per turn
 
 
 @dataclass(frozen=True)
@@ -252,14 +254,12 @@ def retry_after(value: str, now: datetime) -> timedelta | None:
 
 
 class _Senders:
-    """The bounded pool sending one runtime's deliveries, and what it has in flight per kind."""
+    """The bounded pool sending one runtime's deliveries, and the endpoints it is busy with."""
 
     def __init__(self, timeout: float) -> None:
-        self.pool = ThreadPoolExecutor(
-            max_workers=WEBHOOK_SENDERS + 1, thread_name_prefix="orderwire-outbound"
-        )
+        self.pool = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="orderwire-outbound")
         self.lock = threading.Lock()
-        self.in_flight = {WEBHOOK: 0, HUBSPOT: 0}
+        self.busy: set[str] = set()
         self.client = httpx.Client(timeout=timeout)
 
 
@@ -268,34 +268,28 @@ _senders_lock = threading.Lock()
 
 
 def run_due(rt: Runtime) -> int:
-    """Hand due deliveries to the sender threads (never waits for them); returns how many were handed."""
-    configured = endpoints(rt.settings)
-    if not configured:
+    """Hand due deliveries to the sender threads (never waits for them); returns how many were handed.
+
+    One endpoint's deliveries go one at a time, oldest first, so a receiver sees events in order (until
+    a retry), and two HubSpot events of a new customer never both create the contact.
+    """
+    kinds = {e.kind for e in endpoints(rt.settings)}
+    if not kinds:
         return 0
     with _senders_lock:
         if id(rt) not in _senders:
             _senders[id(rt)] = _Senders(rt.settings.outbound_timeout_seconds)
         senders = _senders[id(rt)]
     with senders.lock:
-        # HubSpot: one batch at a time, so two events of a new customer never both create the contact.
-        room = {
-            WEBHOOK: WEBHOOK_SENDERS - senders.in_flight[WEBHOOK],
-            HUBSPOT: 1 - senders.in_flight[HUBSPOT],
-        }
-    handed = 0
-    for kind, free in room.items():
-        if free <= 0 or not any(e.kind == kind for e in configured):
-            continue
-        rows = _claim(rt, kind, BATCH if kind == HUBSPOT else free)
-        if not rows:
-            continue
-        handed += len(rows)
-        batches = [rows] if kind == HUBSPOT else [[row] for row in rows]
-        for batch in batches:
-            with senders.lock:
-                senders.in_flight[kind] += 1
-            senders.pool.submit(_send_batch, rt, senders, kind, batch)
-    return handed
+        busy, free = set(senders.busy), SENDERS - len(senders.busy)
+    if free <= 0:
+        return 0
+    batches = _claim(rt, kinds, busy, free)
+    for endpoint, rows in batches.items():
+        with senders.lock:
+            senders.busy.add(endpoint)
+        senders.pool.submit(_send_batch, rt, senders, endpoint, rows)
+    return sum(len(rows) for rows in batches.values())
 
 
 def close(rt: Runtime) -> None:
@@ -309,31 +303,42 @@ def close(rt: Runtime) -> None:
     crm.close(rt)
 
 
-def _claim(rt: Runtime, kind: str, limit: int) -> list[Any]:
+def _claim(rt: Runtime, kinds: set[str], busy: set[str], free: int) -> dict[str, list[Any]]:
+    """Lease the due deliveries of up to `free` endpoints not busy, grouped by endpoint, oldest first."""
     now = rt.clock()
+    query = (
+        sa.select(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.status == "pending",
+            webhook_deliveries.c.next_attempt_at <= now,
+            webhook_deliveries.c.kind.in_(sorted(kinds)),
+            webhook_deliveries.c.shop_id == rt.shop_id,
+        )
+        .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
+        .limit(BATCH * free)
+        .with_for_update(skip_locked=True)
+    )
+    if busy:
+        query = query.where(webhook_deliveries.c.endpoint.not_in(sorted(busy)))
+    batches: dict[str, list[Any]] = {}
     with rt.engine.begin() as conn:
-        rows = conn.execute(
-            sa.select(webhook_deliveries)
-            .where(
-                webhook_deliveries.c.status == "pending",
-                webhook_deliveries.c.next_attempt_at <= now,
-                webhook_deliveries.c.kind == kind,
-                webhook_deliveries.c.shop_id == rt.shop_id,
-            )
-            .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        if rows:
+        for row in conn.execute(query).all():
+            batch = batches.get(row.endpoint)
+            if batch is None and len(batches) < free:
+                batch = batches[row.endpoint] = []
+            if batch is not None and len(batch) < BATCH:
+                batch.append(row)
+        ids = [r.id for rows in batches.values() for r in rows]
+        if ids:
             conn.execute(
                 webhook_deliveries.update()
-                .where(webhook_deliveries.c.id.in_([r.id for r in rows]))
+                .where(webhook_deliveries.c.id.in_(ids))
                 .values(next_attempt_at=now + LEASE)
             )
-    return list(rows)
+    return batches
 
 
-def _send_batch(rt: Runtime, senders: _Senders, kind: str, rows: list[Any]) -> None:
+def _send_batch(rt: Runtime, senders: _Senders, endpoint: str, rows: list[Any]) -> None:
     try:
         for n, row in enumerate(rows):
             try:
@@ -342,13 +347,13 @@ def _send_batch(rt: Runtime, senders: _Senders, kind: str, rows: list[Any]) -> N
                 log.exception("outbound delivery %s failed unexpectedly", row.id)
                 answer = Answer(None, error=f"internal error: {type(exc).__name__}")
             verdict = _record(rt, row, answer)
-            if answer.status_code == 429 and verdict.next_attempt_at is not None:
-                # Rate limited: the rest of the batch waits as long, without spending an attempt.
+            if verdict.status == "pending" and verdict.next_attempt_at is not None:
+                # The endpoint is down or limiting us: its later events wait as long, attempts unspent.
                 _postpone(rt, [r.id for r in rows[n + 1 :]], verdict.next_attempt_at)
                 break
     finally:
         with senders.lock:
-            senders.in_flight[kind] -= 1
+            senders.busy.discard(endpoint)
         rt.wake()
 
 
