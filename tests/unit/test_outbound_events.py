@@ -143,3 +143,28 @@ def test_endpoints_are_shown_without_credentials_or_query() -> None:
         == "https://crm.example:8443/hooks/a"
     )
     assert display_endpoint("hubspot") == "hubspot"
+
+
+def test_subscriptions_come_from_the_settings() -> None:
+    from orderwire.app.outbound import endpoints
+    from orderwire.settings import Settings
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    urls = "https://crm.example/a, https://wh.example/b,https://crm.example/a"
+    assert endpoints(Settings(outbound_webhook_urls=urls)) == []  # no secret: nothing is sent unsigned
+    both = endpoints(
+        Settings(
+            outbound_webhook_urls=urls,
+            outbound_webhook_secret=secret,
+            outbound_webhook_events="order.confirmed, shipment.delivered",
+            hubspot_token="pat-1",
+        )
+    )
+    assert [(e.kind, e.target) for e in both] == [
+        ("webhook", "https://crm.example/a"),
+        ("webhook", "https://wh.example/b"),
+        ("hubspot", "hubspot"),
+    ]
+    assert both[0].wants("shipment.delivered") and not both[0].wants("shipment.dispatched")
+    assert both[2].wants("shipment.dispatched")  # no HubSpot filter: every event
+    assert endpoints(Settings(outbound_webhook_urls=urls, outbound_webhook_secret="", hubspot_token="")) == []
