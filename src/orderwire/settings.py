@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import date
 from functools import cached_property
@@ -109,6 +111,42 @@ class Settings(BaseSettings):
     human_reply_hours: int = Field(default=4, ge=1, le=72)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
+
+    # --- Outbound webhooks and CRM (app/outbound.py, docs/notes/outbound.md) ---
+    # Standard Webhooks: comma-separated endpoint URLs, one signing secret `whsec_<base64>` for all of
+    # them, and an optional comma-separated list of event types to send (empty: every event).
+    outbound_webhook_urls: str = ""
+    outbound_webhook_secret: SecretStr | None = None
+    outbound_webhook_events: str = ""
+    outbound_max_attempts: int = Field(default=10, ge=1, le=30)
+    outbound_retry_base_seconds: float = Field(default=5.0, gt=0)
+    outbound_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    # HubSpot: a private app's access token; the same events become notes on the customer's contact.
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hubspot_token: SecretStr | None = None
+    hubspot_events: str = ""
+
+    @field_validator("outbound_webhook_urls")
+    @classmethod
+    def _http_urls(cls, value: str) -> str:
+        for url in filter(None, (u.strip() for u in value.split(","))):
+            if not re.match(r"^https?://[^\s/]+", url) or len(url) > 500:
+                raise ValueError(f"not an http(s) URL of at most 500 characters: {url[:60]!r}")
+        return value
+
+    @field_validator("outbound_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        # The Standard Webhooks form: "whsec_" then base64 of at least 24 random bytes.
+        if value is not None and value.get_secret_value():
+            raw = value.get_secret_value().removeprefix("whsec_")
+            try:
+                key = base64.b64decode(raw, validate=True)
+            except binascii.Error as exc:
+                raise ValueError("expected whsec_<base64>") from exc
+            if len(key) < 24:
+                raise ValueError("the secret must decode to at least 24 bytes")
+        return value
 
     @field_validator("holidays")
     @classmethod

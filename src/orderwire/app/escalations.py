@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from orderwire.app import outbound
 from orderwire.app.runtime import Runtime
 from orderwire.store import queries
 from orderwire.store.tables import escalations, orders
@@ -23,7 +24,7 @@ def open_case(
     now: datetime,
 ) -> bool:
     """Open an escalation once per key, in the caller's transaction; True when it is new."""
-    return queries.insert_ignore(
+    opened = queries.insert_ignore(
         conn,
         escalations,
         {
@@ -38,6 +39,9 @@ def open_case(
         },
         ["shop_id", "key"],
     )
+    if opened:
+        outbound.escalation_opened(conn, shop_id, order_pk, awb, reason, key, now)
+    return opened
 
 
 def resolve(rt: Runtime, case_id: int) -> bool:

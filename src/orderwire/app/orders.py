@@ -21,7 +21,15 @@ import sqlalchemy as sa
 import orderwire.app.refunds
 import orderwire.app.shop_actions  # noqa: F401  (shops: registers the shop vendor calls)
 from orderwire import bot
-from orderwire.app import codec, conversations, courier_actions, escalations, poll_schedule, vendor_calls
+from orderwire.app import (
+    codec,
+    conversations,
+    courier_actions,
+    escalations,
+    outbound,
+    poll_schedule,
+    vendor_calls,
+)
 from orderwire.app.runtime import Runtime
 from orderwire.bot.turn import Outgoing
 from orderwire.domain.events import CustomerReplied, Event, OrderPlaced, ShipmentUpdated, TimerFired
@@ -201,6 +209,7 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
         )
     )
     _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
+    outbound.order_changed(conn, rt, current, decision.order, order_pk, now)  # outbound lifecycle events
     if isinstance(event, ShipmentUpdated) and decision.outcome in (Outcome.APPLIED, Outcome.IGNORED):
         shipment = decision.order.shipment(event.awb)
         if shipment is not None:
@@ -225,6 +234,7 @@ def _customer_replied(
     chat = conversations.chat_for(conn, rt, row)  # conversations (orderwire.bot): the customer's other orders
     turn = bot.respond(order, event, now, rt.policy, window is not None and window > now, chat)
     order_pk, token, customer_id = _save_order(conn, rt, row, turn.order, now)
+    outbound.order_changed(conn, rt, order, turn.order, order_pk, now)  # outbound lifecycle events
     conn.execute(
         timeline.insert().values(
             order_pk=order_pk,

@@ -9,7 +9,7 @@ bot and the staff console share one path and tests swap in a local fake server, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from orderwire.domain.events import OrderPlaced
@@ -96,4 +96,27 @@ class ReturnsPort(Protocol):
 
     def book_return(self, order: Order, rma: str, reason: str) -> ReturnPickup:
         """Book a pickup from the customer's address back to the shop."""
+        ...
+
+
+# --- CRM (outbound events; app/crm.py) ---
+class CrmPort(Protocol):
+    """A CRM that files order events on the customer's contact (HubSpot).
+
+    Calls raise `httpx.HTTPStatusError` for an answer they cannot use (the outbox reads its status and
+    `Retry-After`) and `httpx.TransportError` when the CRM cannot be reached.
+    """
+
+    name: str
+
+    def upsert_contact(self, phone: str, name: str) -> str:
+        """The CRM's id of the contact with this E.164 phone, created when there is none."""
+        ...
+
+    def add_note(self, contact_id: str, text: str, at: datetime) -> str:
+        """A note on the contact's timeline at `at`; returns the note's id."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
         ...

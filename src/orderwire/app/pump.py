@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from orderwire.app import orders, privacy, sending, vendor_calls
+from orderwire.app import orders, outbound, privacy, sending, vendor_calls
 from orderwire.app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def run_once(rt: Runtime, sweep: bool = False) -> int:
         if applied < JOBS_PER_TRANSACTION:
             break
     done += vendor_calls.run_due(rt)
+    done += outbound.run_due(rt)  # outbound webhooks and CRM notes
     done += sending.dispatch_due(rt, stale_after=ORPHAN_AFTER if sweep else None)
     return done
 

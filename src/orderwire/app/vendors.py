@@ -7,7 +7,8 @@ use case then tells staff instead of calling out). One branch per vendor; add yo
 from __future__ import annotations
 
 from orderwire.app import gateways
-from orderwire.app.ports import InventoryPort, PaymentPort, ReturnsPort, ShopPort
+from orderwire.app.ports import CrmPort, InventoryPort, PaymentPort, ReturnsPort, ShopPort
+from orderwire.integrations.hubspot.api import HubSpotApi  # CRM (outbound events)
 from orderwire.integrations.shopify.api import ShopifyApi
 from orderwire.integrations.woocommerce.api import WooCommerceApi
 from orderwire.settings import Settings
@@ -49,3 +50,12 @@ def payments(settings: Settings) -> PaymentPort | None:
 def returns(settings: Settings) -> ReturnsPort | None:
     """The courier that books return pickups, if configured."""
     return None
+
+
+# --- CRM (outbound events; app/crm.py) ---
+def crm(settings: Settings) -> CrmPort | None:
+    """The CRM that gets order events as notes, if configured (HubSpot: a private app token)."""
+    token = settings.hubspot_token.get_secret_value() if settings.hubspot_token else ""
+    if not token:
+        return None
+    return HubSpotApi(settings.hubspot_api_url, token, settings.outbound_timeout_seconds)

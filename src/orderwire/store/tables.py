@@ -231,3 +231,41 @@ escalations = sa.Table(
     sa.UniqueConstraint("shop_id", "key", name="uq_escalations_shop_key"),
     sa.Index("ix_escalations_open", "shop_id", "status"),
 )
+
+# --- Outbound webhooks and CRM (app/outbound.py) ---
+# The outbox: one row per (endpoint, event), written in the transaction that made the change and sent
+# by the pump afterwards. `msg_id` is the Standard Webhooks `webhook-id`: the same on every attempt.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("order_pk", sa.ForeignKey("orders.id"), index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # webhook | hubspot
+    sa.Column("endpoint", sa.String(500), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("msg_id", sa.String(64), nullable=False),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.String(500), nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.UniqueConstraint("shop_id", "endpoint", "msg_id", name="uq_webhook_deliveries_shop_endpoint_msg"),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+# A customer's record in a CRM, by phone, so events reuse it (CRM search lags behind writes).
+crm_contacts = sa.Table(
+    "crm_contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("crm", sa.String(32), nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("external_id", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "crm", "phone", name="uq_crm_contacts_shop_crm_phone"),
+)

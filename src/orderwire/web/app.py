@@ -17,7 +17,7 @@ from orderwire import __version__
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import Service, build_runtime
 from orderwire.settings import Settings
-from orderwire.web import api, sandbox, tracking, webhooks
+from orderwire.web import api, outbound_api, sandbox, tracking, webhooks
 from orderwire.web.limits import BodyLimit, PublicRateLimit
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def create_app(
     app.add_middleware(BodyLimit)
     app.add_middleware(PublicRateLimit, per_minute=rt.settings.public_rate_per_minute)
     app.include_router(api.router)
+    app.include_router(outbound_api.router)  # outbound webhooks: the delivery log
     app.include_router(webhooks.router)
     app.include_router(tracking.router)
     if rt.settings.sandbox:

@@ -1,7 +1,7 @@
 """customers by business-scoped user id: a message carrying only a user id finds its customer
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-27 10:50:00.000000
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""HubSpot CRM: the customer's contact, and order events as notes on it."""
