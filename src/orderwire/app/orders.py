@@ -19,7 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from orderwire import bot
-from orderwire.app import codec, courier_actions, escalations, poll_schedule, vendor_calls
+from orderwire.app import (  # commerce
+    codec,
+    courier_actions,
+    escalations,
+    order_details,
+    poll_schedule,
+    stock,
+    vendor_calls,
+)
 from orderwire.app.runtime import Runtime
 from orderwire.bot.turn import Outgoing
 from orderwire.domain.events import CustomerReplied, Event, OrderPlaced, ShipmentUpdated, TimerFired
@@ -119,6 +127,7 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
     made a one-job-per-transaction pump the bottleneck at 50 orders/s (docs/benchmarks.md).
     """
     now = rt.clock()
+    stock.warm(rt)  # commerce: a stale stock feed is re-read here, never inside the transaction
     with rt.engine.begin() as conn:
         batch = conn.execute(
             sa.select(jobs)
@@ -173,6 +182,7 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
     if row is None and job.alt_ref:
         row = queries.lock_order(conn, rt.shop_id, job.alt_ref)
     if row is None and not isinstance(event, OrderPlaced):
+        order_details.await_details(conn, rt, job, event, now)  # commerce: fetched if they never come
         return "parked"  # the order is not known yet: wait for it (unpark_jobs)
     current = order_from_json(row.state) if row is not None else None
     if isinstance(event, CustomerReplied) and row is not None and current is not None:
@@ -182,6 +192,7 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
         event = dataclasses.replace(event, order=dataclasses.replace(event.order, shop_id=rt.shop_id))
         if row is None:
             event = _with_customer_history(conn, rt, event, now)
+            event = stock.with_backorders(rt, event)  # commerce
     decision = decide(current, event, now, rt.policy)
     order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
     conn.execute(
@@ -221,7 +232,7 @@ def _customer_replied(
         sa.select(customers.c.window_expires_at).where(customers.c.id == row.customer_id)
     ).scalar()
     turn = bot.respond(order, event, now, rt.policy, window is not None and window > now)
-    order_pk, _, customer_id = _save_order(conn, rt, row, turn.order, now)
+    order_pk, token, customer_id = _save_order(conn, rt, row, turn.order, now)
     conn.execute(
         timeline.insert().values(
             order_pk=order_pk,
@@ -246,6 +257,11 @@ def _customer_replied(
     _queue_calls(conn, rt, turn.order, order_pk, turn.calls, now)
     for timer in turn.timers:
         _set_timer(conn, rt, turn.order, order_pk, timer, now)
+    if turn.messages or turn.cancel_messages:  # commerce: a COD answer confirms or cancels the order
+        effects = Decision(
+            turn.order, turn.outcome, messages=turn.messages, cancel_messages=turn.cancel_messages
+        )
+        _record_effects(conn, rt, effects, order_pk, token, customer_id, now)
     if turn.sends:
         rt.wake()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orderwire.bot import address, ndr, rto
+from orderwire.bot import address, cod, ndr, rto
 from orderwire.bot.turn import Turn
 from orderwire.domain.events import CustomerReplied
 from orderwire.domain.lifecycle import Outcome
@@ -21,6 +21,8 @@ def respond(
         return ndr.respond(order, reply, now, policy, window_open)
     if reply.reply_id.startswith(rto.PREFIX):
         return rto.respond(order, reply, now, window_open)
+    if reply.reply_id.startswith(cod.PREFIX):  # commerce
+        return cod.respond(order, reply, now, policy, window_open)
     shipment = address.awaiting(order)
     if shipment is not None and reply.message_type == "text" and not reply.reply_id:
         return address.respond_text(order, shipment, reply, window_open)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from orderwire.domain.interactive import SessionMessage
-from orderwire.domain.lifecycle import Escalation, Outcome, TimerIntent, VendorCall
+from orderwire.domain.lifecycle import Escalation, MessageIntent, Outcome, TimerIntent, VendorCall
 from orderwire.domain.model import Order
 
 
@@ -46,6 +46,9 @@ class Turn:
     escalations: tuple[Escalation, ...] = ()
     timers: tuple[TimerIntent, ...] = ()
     calls: tuple[VendorCall, ...] = ()
+    # Template messages (e.g. the confirmation after a COD tap) and scheduled ones to cancel, by key.
+    messages: tuple[MessageIntent, ...] = ()
+    cancel_messages: tuple[str, ...] = ()
 
 
 def say(

@@ -98,10 +98,20 @@ STAGE_RANK: dict[Stage, int] = {
 
 
 class PaymentMethod(StrEnum):
-    """Prepaid orders are confirmed on payment; cash-on-delivery orders on placement."""
+    """Prepaid orders are confirmed on payment; cash-on-delivery orders when the customer confirms them."""
 
     PREPAID = "prepaid"
     COD = "cod"
+
+
+# commerce: where a cash-on-delivery order stands with the customer's confirmation.
+class CodStatus(StrEnum):
+    """The customer's answer to a COD confirmation request; NONE when none was asked (prepaid, older rows)."""
+
+    NONE = ""
+    AWAITING = "awaiting"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
 
 
 @dataclass(frozen=True)
@@ -236,6 +246,11 @@ class Order:
     cancel_reason: str = ""
     delivered_at: datetime | None = None
     references: dict[str, str] = field(default_factory=dict)
+    # commerce: the COD confirmation, the latest payment retry link, and SKUs out of stock at placement
+    # (with the day more arrive, when the stock source knows it).
+    cod_status: CodStatus = CodStatus.NONE
+    payment_retry_url: str = ""
+    backordered: dict[str, date | None] = field(default_factory=dict)
 
     def shipment(self, awb: str) -> Shipment | None:
         """The shipment with this AWB, if the order has one."""
@@ -337,4 +352,7 @@ def order_from_json(data: dict[str, Any]) -> Order:
         cancel_reason=data["cancel_reason"],
         delivered_at=dt(data["delivered_at"]),
         references=dict(data["references"]),
+        cod_status=CodStatus(data.get("cod_status", "")),
+        payment_retry_url=data.get("payment_retry_url", ""),
+        backordered={sku: d8(day) for sku, day in data.get("backordered", {}).items()},
     )
