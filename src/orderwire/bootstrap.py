@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dbos import DBOS
 
-from orderwire.app import courier_actions, sending
+from orderwire.app import courier_actions, sending, stock
 from orderwire.app.catalogue import load_catalogue
 from orderwire.app.pump import Pump
 from orderwire.app.runtime import Runtime, install, utc_now
@@ -130,6 +130,7 @@ class Service:
             self.poller.stop()
         self.pump.stop()
         courier_actions.close(self.rt)
+        stock.forget(self.rt)  # commerce
         DBOS.destroy(workflow_completion_timeout_sec=2)  # let in-flight sends checkpoint
         self.rt.whatsapp.close()
         self.rt.engine.dispose()

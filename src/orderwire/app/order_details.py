@@ -81,7 +81,12 @@ def _fetch(rt: Runtime, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             f"a payment waits for order {order_id}, whose details never came, and no shop API is "
             "configured to fetch them: check the order in the shop"
         )
-    placed = shop.fetch_order(order_id)
+    try:
+        placed = shop.fetch_order(order_id)
+    finally:
+        close = getattr(shop, "close", None)  # HTTP clients hold connections
+        if callable(close):
+            close()
     if placed is None:
         raise VendorError(f"the shop has no order {order_id}", retryable=False)
     event_ref = f"order:{placed.order.order_id}"

@@ -127,7 +127,7 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
     made a one-job-per-transaction pump the bottleneck at 50 orders/s (docs/benchmarks.md).
     """
     now = rt.clock()
-    stock.warm(rt)  # commerce: a stale stock feed is re-read here, never inside the transaction
+    stock.prefetch(rt, now, limit)  # commerce: the stock source is asked here, outside the transaction
     with rt.engine.begin() as conn:
         batch = conn.execute(
             sa.select(jobs)

@@ -560,7 +560,8 @@ def _cod_requested(order: Order, now: datetime, policy: ShopPolicy) -> Decision:
     new = dataclasses.replace(order, cod_status=CodStatus.AWAITING)
     ask = MessageIntent(MessageKind.COD_CONFIRM, "cod_confirm", now)
     remind = TimerIntent(COD_REMIND, now + timedelta(minutes=policy.cod_reminder_minutes))
-    calls = (VendorCall(SHOP_HOLD, "cod_hold", {"hold": "1"}),) if policy.cod_hold_dispatch else ()
+    hold = VendorCall(SHOP_HOLD, "cod_hold", {"hold": "1", "reason": "cash on delivery not confirmed yet"})
+    calls = (hold,) if policy.cod_hold_dispatch else ()
     note = "COD order placed: confirmation asked"
     return Decision(new, Outcome.APPLIED, note, (ask,), timers=(remind,), calls=calls)
 
@@ -612,7 +613,8 @@ def cod_answer(order: Order, confirm: bool, at: datetime, now: datetime, policy:
         if shipped:
             return Decision(new, Outcome.APPLIED, "COD confirmed after dispatch")
         release = order.cod_status is CodStatus.AWAITING and policy.cod_hold_dispatch
-        calls = (VendorCall(SHOP_HOLD, "cod_release", {"hold": "0"}),) if release else ()
+        payload = {"hold": "0", "reason": "customer confirmed cash on delivery"}
+        calls = (VendorCall(SHOP_HOLD, "cod_release", payload),) if release else ()
         return Decision(
             new,
             Outcome.APPLIED,
