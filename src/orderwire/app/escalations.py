@@ -71,7 +71,7 @@ def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]
         {
             "id": r.id,
             # commerce: a case about an order we never received names the reference it was expected by.
-            "order_id": r.order_id if r.order_id is not None else str(r.detail.get("ref", "")),
+            "order_id": r.order_id if r.order_id is not None else str(r.detail.get("order_id", "")),
             "awb": r.awb,
             "reason": r.reason,
             "detail": r.detail,

@@ -40,13 +40,14 @@ def await_details(conn: sa.Connection, rt: Runtime, job: Any, event: Event, now:
     if not isinstance(event, (PaymentCaptured, PaymentFailed)):
         return
     ref, alt_ref = str(job.order_ref), str(job.alt_ref or "")
+    order_id = shop_order_id(ref, alt_ref)
     vendor_calls.queue(
         conn,
         rt,
         KIND,
-        order_id=shop_order_id(ref, alt_ref) or ref,
+        order_id=order_id or ref,
         order_pk=None,
-        payload={"ref": ref, "alt_ref": alt_ref},
+        payload={"ref": ref, "alt_ref": alt_ref, "order_id": order_id},
         dedupe_key=f"fetch:{ref}",
         now=now,
         due=now + timedelta(seconds=rt.settings.order_details_wait_seconds),

@@ -145,6 +145,8 @@ def _perform(rt: Runtime, job: Any, performer: Performer) -> None:
         )
         if case_reason:
             detail = {**_printable(payload), "requested_at": job.created_at.isoformat(), "error": error}
+            if order_pk is None:  # no timeline to carry the note: the case does
+                detail["note"] = note[:500]
             key = f"{job.dedupe_key}:{case_reason}"
             awb = str(payload.get("awb", ""))
             escalations.open_case(conn, rt.shop_id, order_pk, awb, case_reason, key, detail, now)

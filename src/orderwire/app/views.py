@@ -66,6 +66,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
         "stage": order.stage.value,
         "paid": order.paid,
         "payment_method": order.payment.value,
+        "cod_status": order.cod_status.value,  # commerce
         "expected_delivery_date": state["edd"],
         "tracking_url": f"{rt.settings.public_url.rstrip('/')}/t/{row.tracking_token}",
         "customer": state["customer"],
