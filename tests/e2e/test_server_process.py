@@ -242,7 +242,10 @@ def test_make_run_demo_completes(tmp_path: Path) -> None:
             failed = conn.execute(
                 sa.text("SELECT COUNT(*) FROM messages WHERE status IN ('failed', 'held')")
             ).scalar_one()
-            on_phone = conn.execute(sa.text("SELECT COUNT(*) FROM sandbox_messages")).scalar_one()
+            # commerce: the demo's COD customer taps "Confirm order" (an inbound message on the phone).
+            on_phone = conn.execute(
+                sa.text("SELECT COUNT(*) FROM sandbox_messages WHERE direction = 'out'")
+            ).scalar_one()
         engine.dispose()
         kinds: dict[str, set[str]] = {}
         for order_id, kind in sent:

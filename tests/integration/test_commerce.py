@@ -154,6 +154,7 @@ def test_payment_waiting_for_order_details_goes_to_staff_without_a_shop_api(
     env = _env(database_url, graph, order_details_wait_seconds="1")
     with LiveService(env) as live, api(live.url) as client:
         client.post("/api/v1/orders/shop-1001/events", json={"type": "paid"}).raise_for_status()
+        assert "1 event(s) wait" in client.get("/api/v1/orders/shop-1001").json()["detail"]
         # Another payment whose order follows at once: nothing for staff.
         client.post("/api/v1/orders/shop-2002/events", json={"type": "paid"}).raise_for_status()
         client.post("/api/v1/orders", json={**ORDER, "order_id": "shop-2002"}).raise_for_status()

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orderwire.app import escalations
+from orderwire.app import escalations, vendor_calls
 from orderwire.app.runtime import Runtime
 from orderwire.domain.model import Order, order_from_json, to_json
 from orderwire.store.tables import jobs, message_statuses, messages, orders, timeline
@@ -32,6 +32,7 @@ def pending_events(rt: Runtime, order_id: str) -> int:
                     jobs.c.shop_id == rt.shop_id,
                     sa.or_(jobs.c.order_ref == f"order:{order_id}", jobs.c.alt_ref == f"order:{order_id}"),
                     jobs.c.status.in_(("parked", "pending")),
+                    jobs.c.kind.not_in(list(vendor_calls.PERFORMERS)),  # commerce: calls are not events
                 )
             ).scalar_one()
         )
