@@ -192,7 +192,9 @@ def test_timers_after_an_answer_or_a_cancellation_do_nothing() -> None:
     confirmed = tap(o, CONFIRM).order
     declined = tap(o, CANCEL).order
     shop_cancelled = decide(o, OrderCancelled(T0, "out of stock"), T0, POLICY).order
-    for later in (confirmed, declined, shop_cancelled):
+    paid_anyway = decide(o, OrderPlaced(dataclasses.replace(o, paid=True), T0), T0, POLICY).order
+    assert paid_anyway.paid and paid_anyway.stage is Stage.CONFIRMED
+    for later in (confirmed, declined, shop_cancelled, paid_anyway):
         for kind in (COD_REMIND, COD_ESCALATE):
             d = fire(later, kind, timedelta(hours=5))
             assert d.outcome is Outcome.STALE and d.messages == () and d.escalations == ()

@@ -11,7 +11,7 @@ from orderwire.app.ports import StockLevel
 from orderwire.domain.events import OrderPlaced, PaymentCaptured
 from orderwire.domain.lifecycle import MessageKind, decide
 from orderwire.domain.messages import compose
-from orderwire.domain.model import Item, Money
+from orderwire.domain.model import Item, Money, order_from_json, to_json
 from orderwire.domain.policy import EddRules, ShopPolicy
 from orderwire.domain.stock import backorder_edd, backordered, in_stock
 from orderwire.integrations.stockfeed.feed import StockFeedError, parse
@@ -63,6 +63,10 @@ def test_confirmation_shows_the_later_edd() -> None:
     assert d.order.edd == date(2026, 12, 12)
     paid = decide(d.order, PaymentCaptured(T0), T0, POLICY).order
     assert compose(MessageKind.CONFIRMATION, paid, "", "t").body[5] == "Sat, 12 Dec"
+    assert order_from_json(to_json(d.order)) == d.order
+    unknown_day = dataclasses.replace(placed, backordered={"SCARF": None})
+    stored = decide(None, OrderPlaced(unknown_day, T0), T0, POLICY).order
+    assert order_from_json(to_json(stored)).backordered == {"SCARF": None}
     # Without back-orders the promise is unchanged.
     assert decide(None, OrderPlaced(placed, T0), T0, POLICY).order.edd == date(2026, 12, 3)
     # The shop's own EDD is pushed too when an item waits for a restock.

@@ -570,6 +570,7 @@ def _cod_open(order: Order) -> bool:
     """Still waiting for the customer's COD answer, with nothing shipped or cancelled yet."""
     return (
         order.cod_status is CodStatus.AWAITING
+        and not order.paid
         and order.stage is not Stage.CANCELLED
         and STAGE_RANK[order.stage] < _BEFORE_DISPATCH
     )
