@@ -551,8 +551,8 @@ def _confirmed(order: Order) -> bool:
     """Paid, or cash on delivery the customer did not leave unanswered or decline."""
     if order.paid:
         return True
-    awaiting = order.cod_status in (CodStatus.AWAITING, CodStatus.DECLINED)
-    return order.payment is PaymentMethod.COD and not awaiting
+    unconfirmed = order.cod_status in (CodStatus.AWAITING, CodStatus.DECLINED)
+    return order.payment is PaymentMethod.COD and not unconfirmed
 
 
 def _cod_requested(order: Order, now: datetime, policy: ShopPolicy) -> Decision:
