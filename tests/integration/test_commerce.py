@@ -3,11 +3,15 @@ payments whose order details never came, and back-ordered items, on SQLite and P
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
+from orderwire.app import orders
+from orderwire.domain.events import PaymentFailed
+from orderwire.integrations.base import Routed
 from orderwire.store.tables import jobs
 from tests.conftest import api, service_env, wait_for
 from tests.integration.test_journey import ORDER
@@ -158,15 +162,23 @@ def test_payment_waiting_for_order_details_goes_to_staff_without_a_shop_api(
         # Another payment whose order follows at once: nothing for staff.
         client.post("/api/v1/orders/shop-2002/events", json={"type": "paid"}).raise_for_status()
         client.post("/api/v1/orders", json={**ORDER, "order_id": "shop-2002"}).raise_for_status()
+        # A gateway's failure naming only its own order id: nothing to ask the shop by.
+        failure = PaymentFailed(datetime.now(UTC), "pay_7", "upi timeout")
+        gateway = [Routed("razorpay_order:order_Nx7", failure)]
+        assert live.rt is not None
+        orders.submit(live.rt, "razorpay", "evt_1", "{}", gateway, "payment.failed")
         wait_for(lambda: graph.templates() == ["order_confirmation"])
-        (case,) = wait_for(lambda: client.get("/api/v1/escalations").json())
+        cases = wait_for(lambda: _two(client.get("/api/v1/escalations").json()))
+        case = next(c for c in cases if c["detail"]["ref"] == "order:shop-1001")
         assert (case["order_id"], case["reason"], case["status"]) == (
             "shop-1001",
             "order_details_missing",
             "open",
         )
         assert "no shop API is configured" in case["detail"]["note"]
-        assert case["detail"]["ref"] == "order:shop-1001"
+        (by_gateway,) = (c for c in cases if c["detail"]["ref"] == "razorpay_order:order_Nx7")
+        assert (by_gateway["order_id"], by_gateway["reason"]) == ("", "order_details_missing")
+        assert "names no shop order id" in by_gateway["detail"]["note"]
         missing = client.get("/api/v1/orders/shop-1001")
         assert missing.status_code == 404 and "1 event(s) wait" in missing.json()["detail"]
 
@@ -175,15 +187,19 @@ def test_payment_waiting_for_order_details_goes_to_staff_without_a_shop_api(
                 statuses = conn.execute(
                     sa.select(jobs.c.status).where(jobs.c.kind == "shop_fetch_order")
                 ).scalars()
-                return sorted(statuses) == ["done", "done"]
+                return sorted(statuses) == ["done", "done", "done"]
 
         wait_for(fetches_done)
-        assert len(client.get("/api/v1/escalations").json()) == 1
+        assert len(client.get("/api/v1/escalations").json()) == 2
         # The details arrive in the end: the waiting payment applies, one confirmation.
         client.post("/api/v1/orders", json=ORDER).raise_for_status()
         wait_for(lambda: graph.templates() == ["order_confirmation", "order_confirmation"])
         assert _view(client)["stage"] == "confirmed"
         assert [t["event"] for t in _view(client)["timeline"]] == ["order_placed", "payment_captured"]
+
+
+def _two(cases: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    return cases if len(cases) == 2 else None
 
 
 def test_back_ordered_item_gets_a_later_edd(database_url: str, graph: GraphServer) -> None:
