@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dbos import DBOS
 
-from orderwire.app import courier_actions, outbound, sending
+from orderwire.app import courier_actions, outbound, sending, stock
 from orderwire.app.catalogue import load_catalogue
 from orderwire.app.pump import Pump
 from orderwire.app.runtime import Runtime, install, utc_now
@@ -55,6 +55,11 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
             ndr_reminder_minutes=settings.ndr_reminder_minutes,
             ndr_escalate_minutes=settings.ndr_escalate_minutes,
             ndr_escalate_again_minutes=settings.ndr_escalate_again_minutes,
+            cod_confirmation=settings.cod_confirmation,
+            cod_reminder_minutes=settings.cod_reminder_minutes,
+            cod_escalate_minutes=settings.cod_escalate_minutes,
+            cod_hold_dispatch=settings.cod_hold_dispatch,
+            backorder_extra_days=settings.backorder_extra_days,
             edd=EddRules(
                 origin_pincode=settings.origin_pincode,
                 processing_days=settings.processing_days,
@@ -128,6 +133,7 @@ class Service:
         self.pump.stop()
         courier_actions.close(self.rt)
         outbound.close(self.rt)  # outbound webhooks and CRM
+        stock.forget(self.rt)  # commerce
         DBOS.destroy(workflow_completion_timeout_sec=2)  # let in-flight sends checkpoint
         self.rt.whatsapp.close()
         self.rt.engine.dispose()

@@ -56,6 +56,7 @@ def run_demo(
         for oid in (ids[0], ids[2]):
             post(f"/api/v1/orders/{oid}/events", {"type": "paid", "payment_id": f"pay_{oid}"})
         say("demo: payments captured -> confirmations")
+        _confirm_cod(client, ids[1], CUSTOMERS[1]["phone"], say)
         time.sleep(pause)
         for oid in ids:
             post(f"/api/v1/orders/{oid}/events", {"type": "processing"})
@@ -126,3 +127,17 @@ def run_demo(
         time.sleep(pause)
         say(f"demo: done. Open {base_url}/sandbox to read the chats.")
         return ids
+
+
+def _confirm_cod(client: httpx.Client, order_id: str, phone: str, say: Callable[[str], None]) -> None:
+    """commerce: the cash-on-delivery customer taps "Confirm order" on the sandbox phone."""
+    for _ in range(100):  # the order is applied in the background: wait until it asks for confirmation
+        if client.get(f"/api/v1/orders/{order_id}").json().get("cod_status") == "awaiting":
+            break
+        time.sleep(0.1)
+    tap = {"phone": phone, "button_text": "ऑर्डर कन्फ़र्म करें", "button_payload": f"cod:confirm:{order_id}"}
+    answer = client.post("/sandbox/reply", data=tap, follow_redirects=False)
+    if answer.status_code == 303:
+        say("demo: the cash-on-delivery customer confirmed on WhatsApp -> confirmation")
+    else:
+        say("demo: the cash-on-delivery order waits for the customer's confirmation on WhatsApp")

@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     # empty); the hours within which staff answer a customer the bot handed over (said to the customer).
     review_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     human_reply_hours: int = Field(default=4, ge=1, le=72)
+    # commerce: COD confirmation on WhatsApp (a reminder after cod_reminder_minutes, staff after another
+    # cod_escalate_minutes), holding dispatch in the shop until confirmed; payment events waiting for
+    # order details fetch them from the shop after order_details_wait_seconds; a stock feed (CSV
+    # `sku,available,restock_date` at an http(s) URL or a local path) for back-order EDDs.
+    cod_confirmation: bool = True
+    cod_reminder_minutes: float = Field(default=240, gt=0)
+    cod_escalate_minutes: float = Field(default=480, gt=0)
+    cod_hold_dispatch: bool = False
+    order_details_wait_seconds: float = Field(default=120, ge=0)
+    stock_feed_url: str = ""
+    stock_feed_ttl_seconds: float = Field(default=300, ge=0)
+    backorder_extra_days: int = Field(default=7, ge=0, le=90)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
 

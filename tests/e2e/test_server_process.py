@@ -49,7 +49,10 @@ def server(tmp_path: Path, graph: GraphServer) -> Iterator[tuple[str, str]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{tmp_path}/orderwire.db"
-    process = start(service_env(database_url, graph.url, url), port)
+    # commerce: this journey's COD order is confirmed at placement, as before COD confirmation existed
+    # (the customer's confirmation on WhatsApp is tested in tests/integration/test_commerce.py).
+    env = service_env(database_url, graph.url, url) | {"ORDERWIRE_COD_CONFIRMATION": "false"}
+    process = start(env, port)
     yield url, database_url
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
@@ -239,7 +242,10 @@ def test_make_run_demo_completes(tmp_path: Path) -> None:
             failed = conn.execute(
                 sa.text("SELECT COUNT(*) FROM messages WHERE status IN ('failed', 'held')")
             ).scalar_one()
-            on_phone = conn.execute(sa.text("SELECT COUNT(*) FROM sandbox_messages")).scalar_one()
+            # commerce: the demo's COD customer taps "Confirm order" (an inbound message on the phone).
+            on_phone = conn.execute(
+                sa.text("SELECT COUNT(*) FROM sandbox_messages WHERE direction = 'out'")
+            ).scalar_one()
         engine.dispose()
         kinds: dict[str, set[str]] = {}
         for order_id, kind in sent:

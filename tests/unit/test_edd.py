@@ -213,8 +213,9 @@ def test_a_notice_is_keyed_by_its_date_and_moves_the_promise() -> None:
 def test_no_notice_for_an_order_never_confirmed() -> None:
     _, decisions = run(at(1, S.PICKUP_PENDING, date(2026, 12, 9)), paid=False)
     assert kinds(decisions) == []
+    # commerce: a COD order counts as confirmed once the customer confirms it (tests/unit/test_cod.py).
     _, decisions = run(at(1, S.PICKUP_PENDING, date(2026, 12, 9)), paid=False, cod=True)
-    assert kinds(decisions) == [MessageKind.DELAYED]
+    assert kinds(decisions) == []
 
 
 def test_quiet_hours_hold_the_notice() -> None:

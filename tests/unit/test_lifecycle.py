@@ -53,10 +53,12 @@ def test_prepaid_order_is_confirmed_on_payment_only() -> None:
     assert decisions[0].outcome is Outcome.DUPLICATE and kinds(decisions) == []
 
 
-def test_cod_order_is_confirmed_when_placed() -> None:
-    placed, decisions = run([OrderPlaced(order(PaymentMethod.COD), T0)])
-    assert placed.stage is Stage.CONFIRMED
-    assert kinds(decisions) == [MessageKind.CONFIRMATION]
+def test_cod_order_is_confirmed_when_placed_without_cod_confirmation() -> None:
+    # commerce: with COD confirmation on (the default) the customer confirms first (test_cod.py).
+    event = OrderPlaced(order(PaymentMethod.COD), T0)
+    d = decide(None, event, T0, dataclasses.replace(POLICY, cod_confirmation=False))
+    assert d.order.stage is Stage.CONFIRMED
+    assert kinds([d]) == [MessageKind.CONFIRMATION]
 
 
 def test_default_edd_skips_sundays() -> None:

@@ -16,7 +16,7 @@ from orderwire.store.tables import escalations, orders
 def open_case(
     conn: sa.Connection,
     shop_id: str,
-    order_pk: int,
+    order_pk: int | None,
     awb: str,
     reason: str,
     key: str,
@@ -63,7 +63,7 @@ def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]
     """Open escalations, oldest first (of one order when `order_pk` is given)."""
     query = (
         sa.select(escalations, orders.c.order_id)
-        .join(orders, orders.c.id == escalations.c.order_pk)
+        .outerjoin(orders, orders.c.id == escalations.c.order_pk)
         .where(escalations.c.shop_id == rt.shop_id, escalations.c.status == "open")
         .order_by(escalations.c.id)
     )
@@ -74,7 +74,8 @@ def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]
     return [
         {
             "id": r.id,
-            "order_id": r.order_id,
+            # commerce: a case about an order we never received names the reference it was expected by.
+            "order_id": r.order_id if r.order_id is not None else str(r.detail.get("order_id", "")),
             "awb": r.awb,
             "reason": r.reason,
             "detail": r.detail,

@@ -26,8 +26,10 @@ from orderwire.app import (
     conversations,
     courier_actions,
     escalations,
+    order_details,
     outbound,
     poll_schedule,
+    stock,
     vendor_calls,
 )
 from orderwire.app.runtime import Runtime
@@ -129,6 +131,7 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
     made a one-job-per-transaction pump the bottleneck at 50 orders/s (docs/benchmarks.md).
     """
     now = rt.clock()
+    stock.prefetch(rt, now, limit)  # commerce: the stock source is asked here, outside the transaction
     with rt.engine.begin() as conn:
         batch = conn.execute(
             sa.select(jobs)
@@ -183,6 +186,7 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
     if row is None and job.alt_ref:
         row = queries.lock_order(conn, rt.shop_id, job.alt_ref)
     if row is None and not isinstance(event, OrderPlaced):
+        order_details.await_details(conn, rt, job, event, now)  # commerce: fetched if they never come
         return "parked"  # the order is not known yet: wait for it (unpark_jobs)
     current = order_from_json(row.state) if row is not None else None
     if isinstance(event, CustomerReplied) and row is not None and current is not None:
@@ -192,6 +196,7 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
         event = dataclasses.replace(event, order=dataclasses.replace(event.order, shop_id=rt.shop_id))
         if row is None:
             event = _with_customer_history(conn, rt, event, now)
+            event = stock.with_backorders(rt, event)  # commerce
     decision = decide(current, event, now, rt.policy)
     order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
     conn.execute(

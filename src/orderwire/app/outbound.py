@@ -172,13 +172,15 @@ def order_changed(
 
 
 def escalation_opened(
-    conn: sa.Connection, shop_id: str, order_pk: int, awb: str, reason: str, key: str, now: datetime
+    conn: sa.Connection, shop_id: str, order_pk: int | None, awb: str, reason: str, key: str, now: datetime
 ) -> None:
     """Emit `escalation.opened` for a case just opened (escalations.open_case has no runtime to pass).
 
-    Uses the process's installed runtime (the running service's); without one (a bare unit test) or for
-    another shop, nothing is emitted.
+    Uses the process's installed runtime (the running service's); without one (a bare unit test), for
+    another shop, or for a case about an order we never received, nothing is emitted.
     """
+    if order_pk is None:
+        return
     try:
         rt = runtimes.current()
     except RuntimeError:

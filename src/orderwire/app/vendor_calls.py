@@ -63,7 +63,7 @@ def queue(
     kind: str,
     *,
     order_id: str,
-    order_pk: int,
+    order_pk: int | None,
     payload: dict[str, Any],
     dedupe_key: str,
     now: datetime,
@@ -129,7 +129,8 @@ def _perform(rt: Runtime, job: Any, performer: Performer) -> None:
         note = f"{job.kind}: refused ({exc})" + ("; do it by hand" if final else "")
         case_reason = performer.refused_reason if final else ""
     now = rt.clock()
-    order_pk = int(payload["order_pk"])
+    # None for a call about an order not known yet (commerce: fetching its details from the shop).
+    order_pk = int(payload["order_pk"]) if payload.get("order_pk") is not None else None
     with rt.engine.begin() as conn:
         conn.execute(
             jobs.update()
@@ -144,12 +145,14 @@ def _perform(rt: Runtime, job: Any, performer: Performer) -> None:
         )
         if case_reason:
             detail = {**_printable(payload), "requested_at": job.created_at.isoformat(), "error": error}
+            if order_pk is None:  # no timeline to carry the note: the case does
+                detail["note"] = note[:500]
             key = f"{job.dedupe_key}:{case_reason}"
             awb = str(payload.get("awb", ""))
             escalations.open_case(conn, rt.shop_id, order_pk, awb, case_reason, key, detail, now)
         if status == "done" and outcome == "applied" and performer.after is not None:
             performer.after(conn, rt, job, answer, now)
-        if status != "pending" or attempts == 1:
+        if order_pk is not None and (status != "pending" or attempts == 1):
             alerts = [note] if case_reason else []
             conn.execute(
                 timeline.insert().values(

@@ -32,6 +32,10 @@ def shop(settings: Settings) -> ShopPort | None:
 
 def inventory(settings: Settings) -> InventoryPort | None:
     """The stock source, if configured."""
+    if settings.stock_feed_url:  # commerce: the generic CSV feed (integrations/stockfeed)
+        from orderwire.integrations.stockfeed.feed import StockFeed
+
+        return StockFeed(settings.stock_feed_url, settings.stock_feed_ttl_seconds)
     return _shopify(settings)  # shops: Shopify's inventory levels
 
 

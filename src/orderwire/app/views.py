@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orderwire.app import escalations
+from orderwire.app import escalations, vendor_calls
 from orderwire.app.runtime import Runtime
 from orderwire.domain.model import Order, order_from_json, to_json
 from orderwire.store.tables import customers, jobs, message_statuses, messages, orders, timeline
@@ -32,6 +32,7 @@ def pending_events(rt: Runtime, order_id: str) -> int:
                     jobs.c.shop_id == rt.shop_id,
                     sa.or_(jobs.c.order_ref == f"order:{order_id}", jobs.c.alt_ref == f"order:{order_id}"),
                     jobs.c.status.in_(("parked", "pending")),
+                    jobs.c.kind.not_in(list(vendor_calls.PERFORMERS)),  # commerce: calls are not events
                 )
             ).scalar_one()
         )
@@ -69,6 +70,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
         "stage": order.stage.value,
         "paid": order.paid,
         "payment_method": order.payment.value,
+        "cod_status": order.cod_status.value,  # commerce
         "expected_delivery_date": state["edd"],
         "tracking_url": f"{rt.settings.public_url.rstrip('/')}/t/{row.tracking_token}",
         # When WhatsApp's 24-hour window with the customer closes (None: they never wrote): after it, only

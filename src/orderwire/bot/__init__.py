@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orderwire.bot import address, intent_reply, ndr, order_address, rto
+from orderwire.bot import address, cod, intent_reply, ndr, order_address, rto
 from orderwire.bot.chat import Chat
 from orderwire.bot.turn import Turn
 from orderwire.domain.events import CustomerReplied
@@ -28,6 +28,8 @@ def respond(
         return ndr.respond(order, reply, now, policy, window_open)
     if reply.reply_id.startswith(rto.PREFIX):
         return rto.respond(order, reply, now, window_open)
+    if reply.reply_id.startswith(cod.PREFIX):  # commerce
+        return cod.respond(order, reply, now, policy, window_open)
     if chat is not None and intent_reply.handles(reply.reply_id):
         return intent_reply.respond_tap(order, reply, now, policy, window_open, chat)
     typed = reply.message_type == "text" and not reply.reply_id

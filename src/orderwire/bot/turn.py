@@ -46,8 +46,8 @@ class Turn:
     escalations: tuple[Escalation, ...] = ()
     timers: tuple[TimerIntent, ...] = ()
     calls: tuple[VendorCall, ...] = ()
-    # A lifecycle decision the dialogue made (e.g. the customer cancelled): its messages, timers and
-    # staff cases are recorded like any other event's. `order` is already its new state.
+    # A lifecycle decision the dialogue made (e.g. the customer cancelled, or confirmed a COD order): its
+    # messages, timers and staff cases are recorded like any other event's. `order` is already its new state.
     decision: Decision | None = None
     # The customer asked to stop (False) or start again (True) by other words than the bare keyword.
     consent: bool | None = None

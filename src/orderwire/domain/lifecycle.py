@@ -26,6 +26,7 @@ from orderwire.domain.model import (
     SHIPMENT_PHASE,
     SHIPMENT_TO_STAGE,
     STAGE_RANK,
+    CodStatus,
     Order,
     PaymentMethod,
     Scan,
@@ -39,6 +40,7 @@ from orderwire.domain.policy import (
     outside_quiet_hours,
     wants_processing_update,
 )
+from orderwire.domain.stock import backorder_edd
 
 
 class MessageKind(StrEnum):
@@ -56,6 +58,10 @@ class MessageKind(StrEnum):
     FOLLOW_UP = "follow_up"
     CANCELLED = "cancelled"
     DELAYED = "delayed"
+    # commerce
+    COD_CONFIRM = "cod_confirm"
+    COD_REMINDER = "cod_reminder"
+    PAYMENT_FAILED = "payment_failed"
 
 
 class Outcome(StrEnum):
@@ -132,6 +138,9 @@ FOLLOW_UP_TIMER = "follow_up"
 NDR_REMIND = "ndr_remind"
 NDR_ESCALATE = "ndr_escalate"
 NDR_CHECK = "ndr_check"
+# commerce: a COD order the customer has not confirmed: one reminder, then staff.
+COD_REMIND = "cod_remind"
+COD_ESCALATE = "cod_escalate"
 _BEFORE_DISPATCH = STAGE_RANK[Stage.DISPATCHED]
 
 
@@ -153,7 +162,9 @@ def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy)
         return _cancelled(order, event, now)
     if isinstance(event, CustomerReplied):
         return Decision(order, Outcome.IGNORED, "customer replies are the bot's (orderwire.bot)")
-    if isinstance(event, (PaymentFailed, RefundUpdated)):
+    if isinstance(event, PaymentFailed):
+        return _payment_failed(order, event, now, policy)
+    if isinstance(event, RefundUpdated):
         return Decision(order, Outcome.IGNORED, f"{type(event).__name__} recorded")
     return _timer_fired(order, event, now, policy)
 
@@ -167,8 +178,13 @@ def _order_placed(order: Order | None, event: OrderPlaced, now: datetime, policy
     if incoming.edd is None:
         edd = promise(incoming.placed_at, incoming.address.pincode, policy)
         incoming = dataclasses.replace(incoming, edd=edd)
+    if incoming.backordered and incoming.edd is not None:
+        later = backorder_edd(incoming.edd, incoming.backordered, incoming.address.pincode, policy)
+        incoming = dataclasses.replace(incoming, edd=later)
     if order is None:
-        new = dataclasses.replace(incoming, stage=Stage.PLACED, shipments=())
+        new = dataclasses.replace(incoming, stage=Stage.PLACED, shipments=(), cod_status=CodStatus.NONE)
+        if new.payment is PaymentMethod.COD and not new.paid and policy.cod_confirmation:
+            return _cod_requested(new, now, policy)
         if new.payment is PaymentMethod.COD or new.paid:
             new = dataclasses.replace(new, stage=Stage.CONFIRMED)
             return Decision(new, Outcome.APPLIED, "order placed", (_confirmation(new, now),))
@@ -220,7 +236,7 @@ def _processing_started(order: Order, now: datetime, policy: ShopPolicy) -> Deci
     if STAGE_RANK[order.stage] >= STAGE_RANK[Stage.PROCESSING]:
         return Decision(order, Outcome.STALE, f"already {order.stage.value}")
     new = dataclasses.replace(order, stage=Stage.PROCESSING)
-    confirmed = order.paid or order.payment is PaymentMethod.COD
+    confirmed = _confirmed(order)
     if not (confirmed and wants_processing_update(order, policy)):
         return Decision(new, Outcome.APPLIED, "processing (no update for this order)")
     send_at = outside_quiet_hours(now, policy)
@@ -422,7 +438,7 @@ def _delay_notice(
     shipment = order.shipment(awb)
     if decision.messages or shipment is None or shipment.edd is None or shipment.edd == before.edd:
         return decision
-    confirmed = order.paid or order.payment is PaymentMethod.COD
+    confirmed = _confirmed(order)
     if not (shipment.forward and confirmed) or SHIPMENT_PHASE[shipment.status] >= DELIVERY_PHASE:
         return decision
     told = shipment.notified_edd or order.edd
@@ -458,11 +474,13 @@ def _cancelled(order: Order, event: OrderCancelled, now: datetime) -> Decision:
         Outcome.APPLIED,
         "order cancelled",
         (MessageIntent(MessageKind.CANCELLED, "cancelled", now),),
-        cancel_messages=("confirmation", "processing"),
+        cancel_messages=("confirmation", "processing", "cod_reminder"),
     )
 
 
 def _timer_fired(order: Order, event: TimerFired, now: datetime, policy: ShopPolicy) -> Decision:
+    if event.kind in (COD_REMIND, COD_ESCALATE):
+        return _cod_unanswered(order, event, now, policy)
     if event.kind.startswith(f"{NDR_REMIND}:") or event.kind.startswith(f"{NDR_ESCALATE}:"):
         return _ndr_unanswered(order, event, now)
     if event.kind.startswith(f"{NDR_CHECK}:"):
@@ -539,3 +557,108 @@ def _ndr_check(order: Order, event: TimerFired, policy: ShopPolicy) -> Decision:
 _ATTEMPT_SCANS = frozenset(
     {ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERY_FAILED, ShipmentStatus.DELIVERED}
 )
+
+
+# commerce: cash on delivery confirmed by the customer, and failed payments.
+
+
+def _confirmed(order: Order) -> bool:
+    """Paid, or cash on delivery the customer did not leave unanswered or decline."""
+    if order.paid:
+        return True
+    unconfirmed = order.cod_status in (CodStatus.AWAITING, CodStatus.DECLINED)
+    return order.payment is PaymentMethod.COD and not unconfirmed
+
+
+def _cod_requested(order: Order, now: datetime, policy: ShopPolicy) -> Decision:
+    """A new COD order: ask the customer to confirm it (and hold dispatch in the shop meanwhile)."""
+    new = dataclasses.replace(order, cod_status=CodStatus.AWAITING)
+    ask = MessageIntent(MessageKind.COD_CONFIRM, "cod_confirm", now)
+    remind = TimerIntent(COD_REMIND, now + timedelta(minutes=policy.cod_reminder_minutes))
+    hold = VendorCall(SHOP_HOLD, "cod_hold", {"hold": "1", "reason": "cash on delivery not confirmed yet"})
+    calls = (hold,) if policy.cod_hold_dispatch else ()
+    note = "COD order placed: confirmation asked"
+    return Decision(new, Outcome.APPLIED, note, (ask,), timers=(remind,), calls=calls)
+
+
+def _cod_open(order: Order) -> bool:
+    """Still waiting for the customer's COD answer, with nothing shipped or cancelled yet."""
+    return (
+        order.cod_status is CodStatus.AWAITING
+        and not order.paid
+        and order.stage is not Stage.CANCELLED
+        and STAGE_RANK[order.stage] < _BEFORE_DISPATCH
+    )
+
+
+def _cod_unanswered(order: Order, event: TimerFired, now: datetime, policy: ShopPolicy) -> Decision:
+    """No answer to the COD request: remind once (outside quiet hours), then hand it to staff."""
+    if not _cod_open(order):
+        return Decision(order, Outcome.STALE, f"timer {event.kind}: answered or moved on")
+    if event.kind == COD_REMIND:
+        send_at = outside_quiet_hours(now, policy)
+        reminder = MessageIntent(MessageKind.COD_REMINDER, "cod_reminder", send_at)
+        escalate = TimerIntent(COD_ESCALATE, send_at + timedelta(minutes=policy.cod_escalate_minutes))
+        return Decision(order, Outcome.APPLIED, "COD: reminder", (reminder,), timers=(escalate,))
+    detail = {
+        "placed_at": order.placed_at.isoformat(),
+        "total_minor": str(order.total.minor),
+        "currency": order.total.currency,
+        "dispatch_held": "yes" if policy.cod_hold_dispatch else "no",
+    }
+    case = Escalation("cod_unconfirmed", "", "cod_unconfirmed", detail)
+    return Decision(order, Outcome.APPLIED, "COD: no answer, handed to staff", escalations=(case,))
+
+
+def cod_answer(order: Order, confirm: bool, at: datetime, now: datetime, policy: ShopPolicy) -> Decision:
+    """The customer confirmed (`confirm`) or declined their COD order at `at`: what follows.
+
+    Confirmed: the normal confirmation (and dispatch released). Declined before dispatch: cancelled here
+    and in the shop, and the customer told. Taps that come too late change nothing (the bot explains).
+    """
+    shipped = STAGE_RANK[order.stage] >= _BEFORE_DISPATCH
+    if order.stage is Stage.CANCELLED:
+        repeat = not confirm and order.cod_status is CodStatus.DECLINED
+        outcome = Outcome.DUPLICATE if repeat else Outcome.STALE
+        return Decision(order, outcome, "COD answer for a cancelled order")
+    if confirm:
+        if order.cod_status is CodStatus.CONFIRMED:
+            return Decision(order, Outcome.DUPLICATE, "COD already confirmed")
+        stage = Stage.CONFIRMED if order.stage is Stage.PLACED else order.stage
+        new = dataclasses.replace(order, cod_status=CodStatus.CONFIRMED, stage=stage)
+        if shipped:
+            return Decision(new, Outcome.APPLIED, "COD confirmed after dispatch")
+        release = order.cod_status is CodStatus.AWAITING and policy.cod_hold_dispatch
+        payload = {"hold": "0", "reason": "customer confirmed cash on delivery"}
+        calls = (VendorCall(SHOP_HOLD, "cod_release", payload),) if release else ()
+        return Decision(
+            new,
+            Outcome.APPLIED,
+            "COD confirmed by the customer",
+            (_confirmation(new, now),),
+            cancel_messages=("cod_reminder",),
+            calls=calls,
+        )
+    if shipped:
+        detail = {"asked_at": at.isoformat(), "stage": order.stage.value}
+        case = Escalation("cod_cancel_after_dispatch", "", "cod_cancel_after_dispatch", detail)
+        return Decision(order, Outcome.STALE, "COD cancel asked after dispatch", escalations=(case,))
+    cancelled = _cancelled(order, OrderCancelled(at, "customer declined cash on delivery"), now)
+    new = dataclasses.replace(cancelled.order, cod_status=CodStatus.DECLINED)
+    call = VendorCall(SHOP_CANCEL, "cod_cancel", {"reason": "customer declined the cash-on-delivery order"})
+    return dataclasses.replace(
+        cancelled, order=new, note="COD declined by the customer: order cancelled", calls=(call,)
+    )
+
+
+def _payment_failed(order: Order, event: PaymentFailed, now: datetime, policy: ShopPolicy) -> Decision:
+    """A prepaid order not paid yet: one retry message a day (with the gateway's retry link, if any)."""
+    if order.payment is not PaymentMethod.PREPAID or order.paid:
+        return Decision(order, Outcome.IGNORED, "payment failure recorded (paid or cash on delivery)")
+    if order.stage is Stage.CANCELLED or STAGE_RANK[order.stage] >= _BEFORE_DISPATCH:
+        return Decision(order, Outcome.IGNORED, f"payment failure recorded ({order.stage.value})")
+    new = dataclasses.replace(order, payment_retry_url=event.retry_url or order.payment_retry_url)
+    day = now.astimezone(ZoneInfo(policy.timezone)).date().isoformat()
+    retry = MessageIntent(MessageKind.PAYMENT_FAILED, f"payment_failed:{day}", now)
+    reason = f" ({event.reason})" if event.reason else ""
+    return Decision(new, Outcome.APPLIED, f"payment failed{reason}: retry message", (retry,))

@@ -28,6 +28,10 @@ TEMPLATE_FOR: dict[MessageKind, str] = {
     MessageKind.FOLLOW_UP: "order_follow_up",
     MessageKind.CANCELLED: "order_cancelled",
     MessageKind.DELAYED: "order_delayed",
+    # commerce
+    MessageKind.COD_CONFIRM: "order_cod_confirm",
+    MessageKind.COD_REMINDER: "order_cod_reminder",
+    MessageKind.PAYMENT_FAILED: "order_payment_failed",
 }
 
 SUPPORTED_LANGUAGES = ("en", "hi")
@@ -45,6 +49,8 @@ _PHRASES: dict[str, dict[str, str]] = {
         "refund": "If you paid online, the refund reaches your account in 5-7 working days.",
         "cod_cancel": "Nothing is due from you.",
         "friend": "there",
+        "retry": "You can pay again here: {url}",
+        "retry_later": "You can try again from your order page on our website.",
     },
     "hi": {
         "today": "आज",
@@ -56,6 +62,8 @@ _PHRASES: dict[str, dict[str, str]] = {
         "refund": "अगर आपने ऑनलाइन भुगतान किया है, तो रिफ़ंड 5-7 कार्यदिवसों में आपके खाते में आ जाएगा।",
         "cod_cancel": "आपको कुछ भी भुगतान नहीं करना है।",
         "friend": "नमस्ते",
+        "retry": "आप यहाँ फिर से भुगतान कर सकते हैं: {url}",
+        "retry_later": "आप हमारी वेबसाइट पर अपने ऑर्डर पेज से फिर से भुगतान कर सकते हैं।",
     },
 }
 
@@ -165,6 +173,9 @@ def compose(kind: MessageKind, order: Order, awb: str, tracking_token: str) -> O
                 for i, score in enumerate((5, 3, 1))
             ),
         )
+    commerce = _commerce(kind, order, lang, name, number)
+    if commerce is not None:
+        return commerce
     refund = words["refund"] if order.paid else words["cod_cancel"]
     return message((number, _one_line(refund)))
 
@@ -173,3 +184,37 @@ def _require(shipment: Shipment | None, awb: str) -> Shipment:
     if shipment is None:
         raise ValueError(f"order has no shipment {awb!r}")
     return shipment
+
+
+# commerce: the COD confirmation request and reminder (quick replies `cod:confirm:<order id>` and
+# `cod:cancel:<order id>`, answered by bot/cod.py) and the failed-payment retry message.
+COD_CONFIRM_REPLY = "cod:confirm:"
+COD_CANCEL_REPLY = "cod:cancel:"
+_RETRY_URL_LIMIT = 600
+
+
+def _commerce(kind: MessageKind, order: Order, lang: str, name: str, number: str) -> OutboundMessage | None:
+    template = TEMPLATE_FOR[kind]
+    answers = (
+        ButtonParameter(0, "quick_reply", f"{COD_CONFIRM_REPLY}{order.order_id}"),
+        ButtonParameter(1, "quick_reply", f"{COD_CANCEL_REPLY}{order.order_id}"),
+    )
+    total = format_money(order.total, lang)
+    if kind is MessageKind.COD_CONFIRM:
+        body = (
+            name,
+            number,
+            _one_line(order.item_summary),
+            total,
+            _address(order),
+            format_day(order.expected_delivery, lang),
+        )
+        return OutboundMessage(template, lang, body, buttons=answers)
+    if kind is MessageKind.COD_REMINDER:
+        return OutboundMessage(template, lang, (number, total), buttons=answers)
+    if kind is MessageKind.PAYMENT_FAILED:
+        words = _PHRASES[lang]
+        url = order.payment_retry_url
+        retry = words["retry"].format(url=url) if url else words["retry_later"]
+        return OutboundMessage(template, lang, (name, number, total, _one_line(retry, _RETRY_URL_LIMIT)))
+    return None

@@ -98,10 +98,20 @@ STAGE_RANK: dict[Stage, int] = {
 
 
 class PaymentMethod(StrEnum):
-    """Prepaid orders are confirmed on payment; cash-on-delivery orders on placement."""
+    """Prepaid orders are confirmed on payment; cash-on-delivery orders when the customer confirms them."""
 
     PREPAID = "prepaid"
     COD = "cod"
+
+
+# commerce: where a cash-on-delivery order stands with the customer's confirmation.
+class CodStatus(StrEnum):
+    """The customer's answer to a COD confirmation request; NONE when none was asked (prepaid, older rows)."""
+
+    NONE = ""
+    AWAITING = "awaiting"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
 
 
 @dataclass(frozen=True)
@@ -247,6 +257,11 @@ class Order:
     bot_answers: tuple[str, ...] = ()
     unclear: int = 0
     bot_asked_at: datetime | None = None
+    # commerce: the COD confirmation, the latest payment retry link, and SKUs out of stock at placement
+    # (with the day more arrive, when the stock source knows it).
+    cod_status: CodStatus = CodStatus.NONE
+    payment_retry_url: str = ""
+    backordered: dict[str, date | None] = field(default_factory=dict)
 
     def shipment(self, awb: str) -> Shipment | None:
         """The shipment with this AWB, if the order has one."""
@@ -356,4 +371,7 @@ def order_from_json(data: dict[str, Any]) -> Order:
         bot_answers=tuple(data.get("bot_answers", ())),
         unclear=int(data.get("unclear", 0)),
         bot_asked_at=dt(data.get("bot_asked_at")),
+        cod_status=CodStatus(data.get("cod_status", "")),
+        payment_retry_url=data.get("payment_retry_url", ""),
+        backordered={sku: d8(day) for sku, day in data.get("backordered", {}).items()},
     )

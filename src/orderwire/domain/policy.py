@@ -41,6 +41,13 @@ class ShopPolicy:
     ndr_reminder_minutes: float = 120
     ndr_escalate_minutes: float = 360
     ndr_escalate_again_minutes: float = 120
+    # commerce: COD orders are confirmed by the customer (a reminder, then staff, when they do not answer);
+    # dispatch may be held in the shop until they do. Back-ordered items push the EDD.
+    cod_confirmation: bool = True
+    cod_reminder_minutes: float = 240
+    cod_escalate_minutes: float = 480
+    cod_hold_dispatch: bool = False
+    backorder_extra_days: int = 7
 
     def __post_init__(self) -> None:
         if not 3 <= self.follow_up_days <= 7:

@@ -220,7 +220,8 @@ escalations = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
-    sa.Column("order_pk", sa.ForeignKey("orders.id"), nullable=False, index=True),
+    # commerce: NULL for a case about an order never received (details missing; migration 0006).
+    sa.Column("order_pk", sa.ForeignKey("orders.id"), nullable=True, index=True),
     sa.Column("awb", sa.String(64), nullable=False, default=""),
     sa.Column("reason", sa.String(64), nullable=False),
     # One escalation per cause (parcel, attempt, reason): a redelivered event never opens a second one.

@@ -121,6 +121,15 @@ class PaidIn(EventBase):
     payment_id: str = Field(default="", max_length=200)
 
 
+class PaymentFailedIn(EventBase):
+    """commerce: a payment attempt failed; the customer is sent `retry_url` (http/https) if given."""
+
+    type: Literal["payment_failed"]
+    payment_id: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=300)
+    retry_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+)?$")
+
+
 class ProcessingIn(EventBase):
     type: Literal["processing"]
 
@@ -164,6 +173,7 @@ class CancelledIn(EventBase):
 
 EventIn = Annotated[
     PaidIn
+    | PaymentFailedIn
     | ProcessingIn
     | DispatchedIn
     | InTransitIn
@@ -190,6 +200,8 @@ def to_canonical(body: EventIn, now: datetime) -> ev.Event:
         raise ValueError("occurred_at needs a time zone")
     if isinstance(body, PaidIn):
         return ev.PaymentCaptured(at, body.payment_id)
+    if isinstance(body, PaymentFailedIn):
+        return ev.PaymentFailed(at, body.payment_id, body.reason, body.retry_url)
     if isinstance(body, ProcessingIn):
         return ev.ProcessingStarted(at)
     if isinstance(body, CancelledIn):

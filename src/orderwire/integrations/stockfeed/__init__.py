@@ -1,0 +1,1 @@
+"""A generic stock feed: CSV over HTTP(S) or from a local file."""
