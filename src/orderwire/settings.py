@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     ndr_reminder_minutes: float = Field(default=120, gt=0)
     ndr_escalate_minutes: float = Field(default=360, gt=0)
     ndr_escalate_again_minutes: float = Field(default=120, gt=0)
+    # --- Returns (returns helper) ---
+    return_window_days: int = Field(default=7, ge=0, le=365)  # days after delivery a return may start
+    refund_days: int = Field(default=7, ge=1, le=60)  # refund promised within this many days of pickup
+    return_photos_max: int = Field(default=3, ge=1, le=10)  # photos of a damaged or wrong item
+    # The shop's return address printed on return labels, lines separated by "|"; without it (and
+    # without Shiprocket's API) staff arrange each return by hand.
+    return_address: str = Field(default="", max_length=500)
+    media_dir: str = "./media"  # where photos customers send are kept (content-addressed by SHA-256)
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # larger media are not downloaded
+    # --- end returns ---
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
 

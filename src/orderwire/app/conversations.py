@@ -137,7 +137,15 @@ def _reply_job(
         ).scalar()
     if order_id is None:
         return 0  # nothing to talk about yet; the message is kept for staff
-    reply = CustomerReplied(message.at, message.wamid, message.type, message.text[:1000], message.reply_id)
+    reply = CustomerReplied(
+        message.at,
+        message.wamid,
+        message.type,
+        message.text[:1000],
+        message.reply_id,
+        media_id=message.media_id[:200],  # returns helper: photos for a return
+        media_mime=message.media_mime[:100],
+    )
     inserted = queries.insert_ignore(
         conn,
         jobs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orderwire.bot import address, ndr, rto
+from orderwire.bot import address, ndr, returns, rto
 from orderwire.bot.turn import Turn
 from orderwire.domain.events import CustomerReplied
 from orderwire.domain.lifecycle import Outcome
@@ -21,6 +21,13 @@ def respond(
         return ndr.respond(order, reply, now, policy, window_open)
     if reply.reply_id.startswith(rto.PREFIX):
         return rto.respond(order, reply, now, window_open)
+    # Returns (returns helper): `ret:` taps, the delivered message's "Report a problem", photos.
+    if reply.reply_id.startswith(returns.PREFIX):
+        return returns.respond(order, reply, now, policy, window_open)
+    if reply.reply_id.startswith(returns.PROBLEM_PREFIX):
+        return returns.start(order, now, policy, window_open)
+    if reply.media_id and returns.awaiting_photos(order) is not None:
+        return returns.photo(order, reply, policy, window_open)
     shipment = address.awaiting(order)
     if shipment is not None and reply.message_type == "text" and not reply.reply_id:
         return address.respond_text(order, shipment, reply, window_open)

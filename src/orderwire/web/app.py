@@ -18,6 +18,7 @@ from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import Service, build_runtime
 from orderwire.settings import Settings
 from orderwire.web import api, sandbox, tracking, webhooks
+from orderwire.web import returns as return_labels  # returns helper
 from orderwire.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(tracking.router)
+    app.include_router(return_labels.router)  # returns helper: /returns/<token>/label.pdf
     if rt.settings.sandbox:
         app.include_router(sandbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

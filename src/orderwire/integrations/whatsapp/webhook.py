@@ -72,6 +72,8 @@ class InboundMessage:
     reply_id: str
     context_id: str
     raw: dict[str, Any]
+    media_id: str = ""  # image, document, audio, video, sticker: the Graph media id (returns helper)
+    media_mime: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Parsed:
     templates: tuple[TemplateUpdate, ...] = ()
 
 
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")  # webhooks/reference/messages/<type>
 TEMPLATE_FIELDS = ("message_template_status_update", "template_category_update")
 
 
@@ -215,6 +218,8 @@ def parse(body: Any) -> Parsed:
                     contacts[0] if len(contacts) == 1 else {},
                 )
                 text, reply_id = _text_of(m)
+                media = m.get(str(m.get("type", ""))) if m.get("type") in MEDIA_TYPES else None
+                media = media if isinstance(media, dict) else {}  # returns helper: media id and type
                 messages.append(
                     InboundMessage(
                         wamid=str(m["id"]),
@@ -227,6 +232,8 @@ def parse(body: Any) -> Parsed:
                         reply_id=reply_id,
                         context_id=str((m.get("context") or {}).get("id", "")),
                         raw=m,
+                        media_id=str(media.get("id") or ""),
+                        media_mime=str(media.get("mime_type") or ""),
                     )
                 )
     return Parsed(tuple(statuses), tuple(messages), tuple(others), tuple(templates))
