@@ -1,0 +1,246 @@
+"""Returns through the real service: the dialogue on WhatsApp, photos from the Graph API, the label link,
+the return parcel from Shiprocket, the refund, and the cases staff get."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from orderwire.app import orders
+from orderwire.domain.events import RefundUpdated
+from orderwire.integrations.whatsapp.fake import customer_message_webhook, new_wamid
+from orderwire.integrations.whatsapp.webhook import signature_for
+from orderwire.store.tables import jobs, messages, return_photos, returns
+from tests.conftest import TEST_APP_SECRET, api, wait_for
+from tests.integration.test_courier_webhooks import courier_env, post_shiprocket
+from tests.integration.test_journey import ORDER
+from tests.support.couriers import shiprocket_scan, shiprocket_webhook
+from tests.support.graph_server import GraphServer
+from tests.support.live import LiveService
+
+ASHA = "+919812345678"
+RAVI = "+919811122233"
+PHOTO_ONE = b"\xff\xd8\xff\xe0 photo of a torn kurta, front"
+PHOTO_TWO = b"\xff\xd8\xff\xe0 photo of a torn kurta, seam"
+RETURN_ADDRESS = "Demo Shop Returns | 14 Peenya Industrial Area | Bengaluru 560058"
+
+
+def _env(database_url: str, graph: GraphServer, media_dir: Path) -> dict[str, str]:
+    env = {
+        **courier_env(database_url, graph),
+        "ORDERWIRE_RETURN_ADDRESS": RETURN_ADDRESS,
+        "ORDERWIRE_MEDIA_DIR": str(media_dir),
+    }
+    del env["ORDERWIRE_PUBLIC_URL"]  # the label link must point at the live service
+    return env
+
+
+def _customer_says(client: httpx.Client, phone: str, context_id: str = "", **kind: Any) -> None:
+    """The customer writes, taps or sends a photo: Meta's signed webhook."""
+    body = customer_message_webhook(
+        "106540352242922", phone, "", datetime.now(UTC), new_wamid(), context_id=context_id, **kind
+    )
+    raw = json.dumps(body).encode()
+    answer = client.post(
+        "/webhooks/whatsapp",
+        content=raw,
+        headers={"X-Hub-Signature-256": signature_for(TEST_APP_SECRET, raw)},
+    )
+    assert answer.status_code == 200
+
+
+def _to(graph: GraphServer, phone: str) -> list[dict[str, Any]]:
+    return [r.body for r in graph.requests if r.body.get("to") == phone.lstrip("+")]
+
+
+def _said(graph: GraphServer, phone: str, count: int) -> list[dict[str, Any]]:
+    """Wait until `count` messages went to this customer; returns them all."""
+    found: list[dict[str, Any]] = wait_for(lambda: len(_to(graph, phone)) >= count and _to(graph, phone))
+    return found
+
+
+def _delivered_order(
+    client: httpx.Client, graph: GraphServer, live: LiveService, order_id: str, phone: str
+) -> str:
+    """An order paid online, shipped and delivered; returns the wamid of the delivered message."""
+    body = {**ORDER, "order_id": order_id, "number": f"#{order_id[-4:]}", "customer": {"phone": phone}}
+    client.post("/api/v1/orders", json=body).raise_for_status()
+    for event in (
+        {"type": "paid", "payment_id": f"pay_{order_id}"},
+        {"type": "dispatched", "awb": f"AWB-{order_id}", "courier": "Delhivery"},
+        {"type": "delivered", "awb": f"AWB-{order_id}"},
+    ):
+        client.post(f"/api/v1/orders/{order_id}/events", json=event).raise_for_status()
+    wait_for(
+        lambda: [m.get("template", {}).get("name") for m in _to(graph, phone)][-1:] == ["order_delivered"]
+    )
+
+    def delivered_wamid() -> str | None:
+        assert live.rt is not None
+        with live.rt.engine.connect() as conn:
+            return conn.execute(
+                sa.select(messages.c.wamid).where(
+                    messages.c.template == "order_delivered",
+                    messages.c.key.startswith(order_id),
+                    messages.c.wamid.is_not(None),
+                )
+            ).scalar()
+
+    wamid: str = wait_for(delivered_wamid)
+    return wamid
+
+
+def _open_damaged_return(
+    client: httpx.Client, graph: GraphServer, live: LiveService, order_id: str, phone: str
+) -> tuple[str, int]:
+    """Report a problem → Damaged; returns the RMA and how many messages the customer has had."""
+    context = _delivered_order(client, graph, live, order_id, phone)
+    before = len(_to(graph, phone))
+    _customer_says(client, phone, context, button=("Report a problem", f"problem:{order_id}"))
+    reasons = _said(graph, phone, before + 1)[-1]
+    rows = reasons["interactive"]["action"]["sections"][0]["rows"]
+    rma = rows[0]["id"].split(":")[2]
+    assert [r["id"] for r in rows][:2] == [f"ret:reason:{rma}:damaged", f"ret:reason:{rma}:wrong_item"]
+    _customer_says(client, phone, choice=("list_reply", f"ret:reason:{rma}:damaged", "Damaged"))
+    ask = _said(graph, phone, before + 2)[-1]
+    assert ask["interactive"]["body"]["text"].startswith("Please send 1 to 3 photos")
+    return rma, before + 2
+
+
+def _cases(client: httpx.Client, order_id: str, reason: str) -> list[dict[str, Any]] | None:
+    view = client.get(f"/api/v1/orders/{order_id}").json()
+    found = [c for c in view["escalations"] if c["reason"] == reason]
+    return found or None
+
+
+def test_damaged_item_with_photos_label_return_parcel_and_refund(
+    database_url: str, graph: GraphServer, tmp_path: Path
+) -> None:
+    """Damaged, two photos, refund → label PDF → return parcel delivered → refund asked (no gateway: staff)
+    → refund late → refund processed with the ARN; a photo another customer reuses is flagged."""
+    with LiveService(_env(database_url, graph, tmp_path / "media")) as live, api(live.url) as client:
+        assert live.rt is not None
+        rma, count = _open_damaged_return(client, graph, live, "shop-1001", ASHA)
+        for k, data in enumerate((PHOTO_ONE, PHOTO_TWO), start=1):
+            media_id = graph.add_media(data)
+            _customer_says(client, ASHA, text="see this", media=("image", media_id, "image/jpeg"))
+            got = _said(graph, ASHA, count + k)[-1]
+            assert got["interactive"]["body"]["text"].startswith(f"Photo {k} received.")
+        count += 2
+
+        def stored() -> list[Any]:
+            with live.rt.engine.connect() as conn:  # type: ignore[union-attr]
+                return list(conn.execute(sa.select(return_photos).order_by(return_photos.c.id)).all())
+
+        photos = wait_for(lambda: len(stored()) == 2 and stored())
+        assert [p.sha256 for p in photos] == [hashlib.sha256(d).hexdigest() for d in (PHOTO_ONE, PHOTO_TWO)]
+        assert (tmp_path / "media" / photos[0].storage_key).read_bytes() == PHOTO_ONE
+        assert len(graph.media_fetches) == 2
+
+        _customer_says(client, ASHA, choice=("button_reply", f"ret:done:{rma}", "Done"))
+        offer = _said(graph, ASHA, count + 1)[-1]
+        assert [b["reply"]["id"] for b in offer["interactive"]["action"]["buttons"]] == [
+            f"ret:refund:{rma}",
+            f"ret:replacement:{rma}",
+        ]
+        _customer_says(client, ASHA, choice=("button_reply", f"ret:refund:{rma}", "Refund"))
+        confirm, label = _said(graph, ASHA, count + 3)[-2:]
+        assert confirm["text"]["body"].endswith("will be issued within 7 days of pickup.")
+        assert label["type"] == "document"
+        link = label["document"]["link"]
+        assert link.startswith(f"{live.url}/returns/") and link.endswith("/label.pdf")
+        assert label["document"]["filename"] == f"return-{rma}.pdf"
+        pdf = httpx.get(link)
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+        assert rma in text and "14 Peenya Industrial Area" in text and "12 MG Road" in text
+        assert httpx.get(f"{live.url}/returns/{'x' * 32}/label.pdf").status_code == 404
+
+        # The customer hands the parcel over; Shiprocket reports the return parcel.
+        ist = datetime.now(UTC).astimezone(ZoneInfo("Asia/Kolkata")).replace(tzinfo=None)
+        picked = shiprocket_scan(42, "PICKED UP", ist - timedelta(hours=3), "Indiranagar")
+        back = shiprocket_scan(7, "DELIVERED", ist - timedelta(hours=1), "Peenya")
+        for scans in ([picked], [picked, back]):
+            body = shiprocket_webhook("RET1", scans, "shop-1001", is_return=1)
+            assert post_shiprocket(client, body).status_code == 200
+        (case,) = wait_for(lambda: _cases(client, "shop-1001", "refund_by_hand"))
+        assert (
+            case["detail"]["payment_ref"] == "pay_shop-1001" and case["detail"]["amount_minor"] == "12345600"
+        )
+        wait_for(lambda: _to(graph, ASHA)[-1].get("template", {}).get("name") == "order_return_update")
+        update = _to(graph, ASHA)[-1]["template"]["components"][0]["parameters"]
+        assert update[1]["text"] == rma and update[2]["text"].startswith("We have started your refund")
+        view = client.get("/api/v1/orders/shop-1001").json()
+        assert view["stage"] == "delivered"
+        with live.rt.engine.connect() as conn:
+            row = conn.execute(sa.select(returns).where(returns.c.rma == rma)).one()
+        assert (row.status, row.awb, row.reason, row.resolution) == (
+            "refund_requested",
+            "RET1",
+            "damaged",
+            "refund",
+        )
+        assert row.refund_due is not None
+
+        # Nothing from the gateway by the promised day: staff chase it.
+        with live.rt.engine.begin() as conn:
+            moved = conn.execute(
+                jobs.update()
+                .where(jobs.c.kind == "timer_fired", jobs.c.dedupe_key.like("%refund_late%"))
+                .values(available_at=datetime.now(UTC))
+            ).rowcount
+        assert moved == 1
+        live.rt.wake()
+        (late,) = wait_for(lambda: _cases(client, "shop-1001", "refund_late"))
+        assert late["detail"]["rma"] == rma
+
+        # Staff refund by hand and the gateway (or the shop) reports it done, with the bank's reference.
+        done = RefundUpdated(
+            datetime.now(UTC), "rfnd_1", "processed", 12345600, "INR", "", "74123456789012345678901"
+        )
+        orders.submit(live.rt, "test", "refund-1", "{}", [("order:shop-1001", done)], "refund")
+        wait_for(lambda: _to(graph, ASHA)[-1].get("template", {}).get("name") == "order_refund_completed")
+        completed = _to(graph, ASHA)[-1]["template"]["components"][0]["parameters"]
+        assert [p["text"] for p in completed][:2] == ["#1001", "₹1,23,456.00"]
+        assert completed[2]["text"].startswith("Bank reference (ARN/UTR): 74123456789012345678901.")
+
+        # Another customer shows the same photo for their own claim: flagged for staff.
+        rma2, _ = _open_damaged_return(client, graph, live, "shop-2002", RAVI)
+        _customer_says(client, RAVI, media=("image", graph.add_media(PHOTO_ONE), "image/jpeg"))
+        (reused,) = wait_for(lambda: _cases(client, "shop-2002", "photo_reused"))
+        assert reused["detail"]["other_rma"] == rma and reused["detail"]["rma"] == rma2
+        assert reused["detail"]["sha256"] == hashlib.sha256(PHOTO_ONE).hexdigest()
+        assert _cases(client, "shop-1001", "photo_reused") is None
+
+
+def test_migration_0009_up_and_down(database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from orderwire.store.db import alembic_config, make_engine, migrate
+    from orderwire.store.tables import metadata
+
+    migrate(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        assert [d for d in diffs if "return" in repr(d)] == []
+        command.downgrade(alembic_config(database_url), "0005")
+        with engine.connect() as conn:
+            assert "returns" not in sa.inspect(conn).get_table_names()
+        command.upgrade(alembic_config(database_url), "head")
+        with engine.connect() as conn:
+            assert {"returns", "return_photos"} <= set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
