@@ -26,9 +26,11 @@ from tests.integration.test_journey import ORDER
 from tests.support.couriers import shiprocket_scan, shiprocket_webhook
 from tests.support.graph_server import GraphServer
 from tests.support.live import LiveService
+from tests.support.shiprocket_server import ShiprocketServer
 
 ASHA = "+919812345678"
 RAVI = "+919811122233"
+NAMES = {ASHA: "Asha Rao", RAVI: "Ravi Kumar"}
 PHOTO_ONE = b"\xff\xd8\xff\xe0 photo of a torn kurta, front"
 PHOTO_TWO = b"\xff\xd8\xff\xe0 photo of a torn kurta, seam"
 RETURN_ADDRESS = "Demo Shop Returns | 14 Peenya Industrial Area | Bengaluru 560058"
@@ -72,7 +74,12 @@ def _delivered_order(
     client: httpx.Client, graph: GraphServer, live: LiveService, order_id: str, phone: str
 ) -> str:
     """An order paid online, shipped and delivered; returns the wamid of the delivered message."""
-    body = {**ORDER, "order_id": order_id, "number": f"#{order_id[-4:]}", "customer": {"phone": phone}}
+    body = {
+        **ORDER,
+        "order_id": order_id,
+        "number": f"#{order_id[-4:]}",
+        "customer": {"phone": phone, "name": NAMES[phone]},
+    }
     client.post("/api/v1/orders", json=body).raise_for_status()
     for event in (
         {"type": "paid", "payment_id": f"pay_{order_id}"},
@@ -244,3 +251,62 @@ def test_migration_0009_up_and_down(database_url: str) -> None:
             assert {"returns", "return_photos"} <= set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_reverse_pickup_booked_with_shiprocket(database_url: str, graph: GraphServer, tmp_path: Path) -> None:
+    """With Shiprocket's API and the warehouse address configured, the return is a Shiprocket return order;
+    its parcel's news (found by the return AWB) settles the return."""
+    with ShiprocketServer() as sr:
+        env = {
+            **_env(database_url, graph, tmp_path / "media"),
+            "ORDERWIRE_SHIPROCKET_API_URL": sr.url,
+            "ORDERWIRE_SHIPROCKET_API_TOKEN": sr.token,
+            "ORDERWIRE_RETURN_CITY": "Bengaluru",
+            "ORDERWIRE_RETURN_STATE": "Karnataka",
+            "ORDERWIRE_RETURN_PINCODE": "560058",
+            "ORDERWIRE_RETURN_PHONE": "+91 80 4567 8900",
+        }
+        with LiveService(env) as live, api(live.url) as client:
+            context = _delivered_order(client, graph, live, "shop-1001", ASHA)
+            _customer_says(client, ASHA, context, button=("Report a problem", "problem:shop-1001"))
+            rows = _said(graph, ASHA, 4)[-1]["interactive"]["action"]["sections"][0]["rows"]
+            rma = rows[0]["id"].split(":")[2]
+            _customer_says(client, ASHA, choice=("list_reply", f"ret:reason:{rma}:size_fit", "Size or fit"))
+            _said(graph, ASHA, 5)
+            _customer_says(client, ASHA, choice=("button_reply", f"ret:replacement:{rma}", "Replacement"))
+            booked = _said(graph, ASHA, 7)[-1]
+            assert booked["text"]["body"] == (
+                f"Pickup booked for return {rma}: Delhivery Reverse will collect the parcel on Sat, 28 Nov. "
+                "Please pack the item with its tags. Return tracking number: RSR900100."
+            )
+            (created,) = sr.returns_created
+            assert created["order_id"] == rma
+            assert (created["pickup_customer_name"], created["pickup_pincode"], created["pickup_phone"]) == (
+                "Asha",
+                "560001",
+                "9812345678",
+            )
+            assert (
+                created["shipping_customer_name"],
+                created["shipping_pincode"],
+                created["shipping_phone"],
+            ) == (
+                "Demo Shop Returns",
+                "560058",
+                "8045678900",
+            )
+            assert created["order_items"] == [
+                {"name": "Cotton Kurta", "sku": "Cotton Kurta", "units": 2, "selling_price": "61728.00"}
+            ]
+            assert sr.awbs_assigned == [{"shipment_id": "8001", "is_return": 1}]
+            ist = datetime.now(UTC).astimezone(ZoneInfo("Asia/Kolkata")).replace(tzinfo=None)
+            back = shiprocket_scan(7, "DELIVERED", ist - timedelta(hours=1), "Peenya")
+            body = shiprocket_webhook("RSR900100", [back], rma, is_return=1)
+            assert post_shiprocket(client, body).status_code == 200
+            (case,) = wait_for(lambda: _cases(client, "shop-1001", "send_replacement"))
+            assert case["awb"] == "RSR900100" and case["detail"]["rma"] == rma
+            wait_for(lambda: _to(graph, ASHA)[-1].get("template", {}).get("name") == "order_return_update")
+            assert live.rt is not None
+            with live.rt.engine.connect() as conn:
+                status = conn.execute(sa.select(returns.c.status).where(returns.c.rma == rma)).scalar()
+            assert status == "replacing"

@@ -38,6 +38,8 @@ def sync(
             "refund_ref": case.refund_ref,
             "bank_ref": case.bank_ref,
         }
+        if case.awb:  # the return parcel's courier news finds the order by its AWB
+            queries.add_refs(conn, shop_id, order_pk, {"awb": case.awb})
         row = existing.get(case.rma)
         if row is None:
             queries.insert_ignore(
