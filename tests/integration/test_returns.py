@@ -15,12 +15,12 @@ import httpx
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from orderwire.app import orders
+from orderwire.app import orders, sandbox
 from orderwire.domain.events import RefundUpdated
 from orderwire.integrations.whatsapp.fake import customer_message_webhook, new_wamid
 from orderwire.integrations.whatsapp.webhook import signature_for
 from orderwire.store.tables import jobs, messages, return_photos, returns
-from tests.conftest import TEST_APP_SECRET, api, wait_for
+from tests.conftest import TEST_API_KEY, TEST_APP_SECRET, api, wait_for
 from tests.integration.test_courier_webhooks import courier_env, post_shiprocket
 from tests.integration.test_journey import ORDER
 from tests.support.couriers import shiprocket_scan, shiprocket_webhook
@@ -310,3 +310,61 @@ def test_reverse_pickup_booked_with_shiprocket(database_url: str, graph: GraphSe
             with live.rt.engine.connect() as conn:
                 status = conn.execute(sa.select(returns.c.status).where(returns.c.rma == rma)).scalar()
             assert status == "replacing"
+
+
+def test_sandbox_photo_is_downloaded_like_graph_media(database_url: str, tmp_path: Path) -> None:
+    """No WhatsApp token: a photo sent from the sandbox phone goes through the same download path."""
+    env = {
+        "ORDERWIRE_DATABASE_URL": database_url,
+        "ORDERWIRE_API_KEY": TEST_API_KEY,
+        "ORDERWIRE_QUIET_HOURS_START": "0",
+        "ORDERWIRE_QUIET_HOURS_END": "0",
+        "ORDERWIRE_MEDIA_DIR": str(tmp_path / "media"),
+    }
+    with LiveService(env) as live, api(live.url) as client:
+        assert live.rt is not None and live.rt.settings.sandbox
+        body = {**ORDER, "customer": {"phone": ASHA, "name": "Asha Rao"}}
+        client.post("/api/v1/orders", json=body).raise_for_status()
+        for event in (
+            {"type": "paid", "payment_id": "pay_1"},
+            {"type": "dispatched", "awb": "AWB1"},
+            {"type": "delivered", "awb": "AWB1"},
+        ):
+            client.post("/api/v1/orders/shop-1001/events", json=event).raise_for_status()
+
+        def chat() -> list[dict[str, Any]]:
+            return sandbox.conversation(live.rt, ASHA)  # type: ignore[arg-type]
+
+        wait_for(lambda: any("delivered" in m["body"] for m in chat()))
+        form = {"phone": ASHA, "button_text": "Report a problem", "button_payload": "problem:shop-1001"}
+        assert client.post("/sandbox/reply", data=form).status_code == 303
+        reasons = wait_for(
+            lambda: [m for m in chat() if m["buttons"] and "ret:reason:" in m["buttons"][0]["payload"]]
+        )
+        damaged = reasons[0]["buttons"][0]["payload"]
+        assert damaged.endswith(":damaged")
+        form = {
+            "phone": ASHA,
+            "button_text": "Damaged",
+            "button_payload": damaged,
+            "reply_kind": "list_reply",
+        }
+        assert client.post("/sandbox/reply", data=form).status_code == 303
+        wait_for(lambda: any(m["body"].startswith("Please send 1 to 3 photos") for m in chat()))
+        sent = client.post(
+            "/sandbox/photo", data={"phone": ASHA}, files={"photo": ("kurta.jpg", PHOTO_ONE, "image/jpeg")}
+        )
+        assert sent.status_code == 303
+        assert any(m["body"] == "📷 Photo" for m in chat())
+
+        def stored() -> Any:
+            with live.rt.engine.connect() as conn:  # type: ignore[union-attr]
+                return conn.execute(sa.select(return_photos)).first()
+
+        photo = wait_for(stored)
+        assert photo.sha256 == hashlib.sha256(PHOTO_ONE).hexdigest() and photo.mime == "image/jpeg"
+        wait_for(lambda: any(m["body"].startswith("Photo 1 received.") for m in chat()))
+        # The sandbox's media endpoints answer only with its token, as Meta's do.
+        media_id = f"{photo.sha256}.jpg"
+        assert httpx.get(f"{live.url}/sandbox/graph/v23.0/{media_id}").status_code == 401
+        assert httpx.get(f"{live.url}/sandbox/media/{media_id}").status_code == 404
