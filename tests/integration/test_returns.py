@@ -12,10 +12,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
 from orderwire.app import orders, sandbox
+from orderwire.app import returns as returns_app
 from orderwire.domain.events import RefundUpdated
 from orderwire.integrations.whatsapp.fake import customer_message_webhook, new_wamid
 from orderwire.integrations.whatsapp.webhook import signature_for
@@ -188,6 +190,10 @@ def test_damaged_item_with_photos_label_return_parcel_and_refund(
         assert update[1]["text"] == rma and update[2]["text"].startswith("We have started your refund")
         view = client.get("/api/v1/orders/shop-1001").json()
         assert view["stage"] == "delivered"
+        (shown,) = view["returns"]
+        assert (shown["rma"], shown["status"], len(shown["photos"])) == (rma, "refund_requested", 2)
+        console = returns_app.return_view(live.rt, rma)
+        assert console is not None and [p["sha256"] for p in console["photos"]] == [p.sha256 for p in photos]
         with live.rt.engine.connect() as conn:
             row = conn.execute(sa.select(returns).where(returns.c.rma == rma)).one()
         assert (row.status, row.awb, row.reason, row.resolution) == (
@@ -368,3 +374,39 @@ def test_sandbox_photo_is_downloaded_like_graph_media(database_url: str, tmp_pat
         media_id = f"{photo.sha256}.jpg"
         assert httpx.get(f"{live.url}/sandbox/graph/v23.0/{media_id}").status_code == 401
         assert httpx.get(f"{live.url}/sandbox/media/{media_id}").status_code == 404
+
+
+def test_staff_refund_and_reject_from_the_console(
+    database_url: str, graph: GraphServer, tmp_path: Path
+) -> None:
+    """The console's use cases: a partial refund for a replacement return; a rejection, told to the customer."""
+    with LiveService(_env(database_url, graph, tmp_path / "media")) as live, api(live.url) as client:
+        assert live.rt is not None
+        rt = live.rt
+        rmas = []
+        for order_id, phone in (("shop-1001", ASHA), ("shop-2002", RAVI)):
+            context = _delivered_order(client, graph, live, order_id, phone)
+            _customer_says(client, phone, context, button=("Report a problem", f"problem:{order_id}"))
+            rows = _said(graph, phone, 4)[-1]["interactive"]["action"]["sections"][0]["rows"]
+            rma = rows[0]["id"].split(":")[2]
+            _customer_says(client, phone, choice=("list_reply", f"ret:reason:{rma}:size_fit", "Size or fit"))
+            _said(graph, phone, 5)
+            _customer_says(client, phone, choice=("button_reply", f"ret:replacement:{rma}", "Replacement"))
+            assert _said(graph, phone, 7)[-1]["type"] == "document"
+            rmas.append(rma)
+        now = datetime.now(UTC)
+        with rt.engine.begin() as conn:
+            assert returns_app.issue_refund(conn, rt, rmas[0], now, amount_minor=500000) is True
+        with rt.engine.begin() as conn:
+            assert returns_app.issue_refund(conn, rt, rmas[0], now) is False  # asked already
+            assert returns_app.reject_return(conn, rt, rmas[0], now, "too late") is False
+            assert returns_app.reject_return(conn, rt, rmas[1], now, "The tags were removed.") is True
+            with pytest.raises(returns_app.UnknownReturn):
+                returns_app.approve_return(conn, rt, "RMANOSUCH000", now)
+        (case,) = wait_for(lambda: _cases(client, "shop-1001", "refund_by_hand"))
+        assert case["detail"]["amount_minor"] == "500000"
+        wait_for(lambda: _to(graph, RAVI)[-1].get("template", {}).get("name") == "order_return_update")
+        told = _to(graph, RAVI)[-1]["template"]["components"][0]["parameters"][2]["text"]
+        assert told == "We could not accept it. The tags were removed."
+        wait_for(lambda: _to(graph, ASHA)[-1].get("template", {}).get("name") == "order_return_update")
+        assert "₹5,000.00" in _to(graph, ASHA)[-1]["template"]["components"][0]["parameters"][2]["text"]
