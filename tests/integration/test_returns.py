@@ -379,7 +379,7 @@ def test_sandbox_photo_is_downloaded_like_graph_media(database_url: str, tmp_pat
 def test_staff_refund_and_reject_from_the_console(
     database_url: str, graph: GraphServer, tmp_path: Path
 ) -> None:
-    """The console's use cases: a partial refund for a replacement return; a rejection, told to the customer."""
+    """Console use cases: a partial refund for a replacement return; a rejection, told to the customer."""
     with LiveService(_env(database_url, graph, tmp_path / "media")) as live, api(live.url) as client:
         assert live.rt is not None
         rt = live.rt
