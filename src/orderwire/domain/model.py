@@ -281,7 +281,6 @@ class ReturnStatus(StrEnum):
     PICKUP_REQUESTED = "pickup_requested"  # the customer chose; the pickup or label is being arranged
     PICKUP_BOOKED = "pickup_booked"
     LABEL_SENT = "label_sent"
-    RECEIVED = "received"
     REPLACING = "replacing"  # received (or approved) and a replacement is for staff to send
     REFUND_REQUESTED = "refund_requested"
     REFUNDED = "refunded"
