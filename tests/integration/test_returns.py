@@ -3,6 +3,7 @@ the return parcel from Shiprocket, the refund, and the cases staff get."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -22,7 +23,7 @@ from orderwire.domain.events import RefundUpdated
 from orderwire.integrations.whatsapp.fake import customer_message_webhook, new_wamid
 from orderwire.integrations.whatsapp.webhook import signature_for
 from orderwire.store.tables import jobs, messages, return_photos, returns
-from tests.conftest import TEST_API_KEY, TEST_APP_SECRET, api, wait_for
+from tests.conftest import TEST_API_KEY, TEST_APP_SECRET, api, free_port, wait_for
 from tests.integration.test_courier_webhooks import courier_env, post_shiprocket
 from tests.integration.test_journey import ORDER
 from tests.support.couriers import shiprocket_scan, shiprocket_webhook
@@ -410,3 +411,58 @@ def test_staff_refund_and_reject_from_the_console(
         assert told == "We could not accept it. The tags were removed."
         wait_for(lambda: _to(graph, ASHA)[-1].get("template", {}).get("name") == "order_return_update")
         assert "₹5,000.00" in _to(graph, ASHA)[-1]["template"]["components"][0]["parameters"][2]["text"]
+
+
+def test_shiprocket_refusal_is_final_and_network_trouble_is_retried() -> None:
+    """A 4xx from Shiprocket will not change on retry (staff case); an unreachable API may."""
+    from orderwire.app.ports import VendorError
+    from orderwire.integrations.shiprocket.returns import ShiprocketReturns, Warehouse
+    from tests.unit.factories import order
+
+    warehouse = Warehouse(
+        "Demo Shop Returns", "14 Peenya", "Bengaluru", "Karnataka", "560058", "8045678900", 0.5, 20, 15, 10
+    )
+    nowhere = dataclasses.replace(order(), address=dataclasses.replace(order().address, pincode=""))
+    with ShiprocketServer() as sr:
+        port = ShiprocketReturns(sr.url, "", "", sr.token, warehouse)
+        with pytest.raises(VendorError) as refused:
+            port.book_return(nowhere, "RMAABCDEFGHI", "damaged")
+        assert not refused.value.retryable and "pickup_pincode is required" in str(refused.value)
+        assert sr.returns_created == []
+        booked = port.book_return(order(), "RMAABCDEFGHI", "damaged")
+        assert (booked.awb, booked.courier, str(booked.pickup_date)) == (
+            "RSR900100",
+            "Delhivery Reverse",
+            "2026-11-28",
+        )
+    down = ShiprocketReturns(f"http://127.0.0.1:{free_port()}", "", "", "token", warehouse)
+    with pytest.raises(VendorError) as unreachable:
+        down.book_return(order(), "RMAABCDEFGHI", "damaged")
+    assert unreachable.value.retryable
+
+
+def test_media_download_limits(graph: GraphServer) -> None:
+    """Too large: never downloaded, not retried. Unknown media id: refused. Meta's hash is checked."""
+    from orderwire.integrations.whatsapp.media import MediaClient, MediaError
+
+    media_id = graph.add_media(PHOTO_ONE)
+    small = MediaClient(graph.url, "test-graph-token", max_bytes=10)
+    with pytest.raises(MediaError) as too_large:
+        small.fetch(media_id)
+    assert not too_large.value.retryable and graph.media_fetches == []
+    client = MediaClient(graph.url, "test-graph-token", max_bytes=1024)
+    fetched = client.fetch(media_id)
+    assert (fetched.data, fetched.mime, fetched.sha256) == (
+        PHOTO_ONE,
+        "image/jpeg",
+        hashlib.sha256(PHOTO_ONE).hexdigest(),
+    )
+    with pytest.raises(MediaError) as unknown:
+        client.fetch("999")
+    assert not unknown.value.retryable
+    graph.media[media_id] = (PHOTO_TWO, "image/jpeg")  # bytes changed after Meta hashed them
+    graph.media_sha256[media_id] = hashlib.sha256(PHOTO_ONE).hexdigest()
+    with pytest.raises(MediaError, match="sha256"):
+        client.fetch(media_id)
+    small.close()
+    client.close()

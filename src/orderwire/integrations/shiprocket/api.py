@@ -41,6 +41,10 @@ class ShiprocketApiError(Exception):
     """The API did not answer usefully (network, 4xx, 5xx, an unreadable body)."""
 
 
+class ShiprocketRefused(ShiprocketApiError):
+    """Shiprocket answered 4xx to a request: the same request again will be refused again (returns)."""
+
+
 def parse_tracking(awb: str, data: Mapping[str, Any]) -> tuple[Routed, ...]:
     """The events of a track-by-AWB answer, newest first; none while Shiprocket has no activity."""
     tracking = mapping(data, "tracking_data")
@@ -113,7 +117,8 @@ class ShiprocketApi:
             self._expires = datetime.min.replace(tzinfo=UTC)
             answer = self._post(path, body)
         if answer.status_code != 200:  # Shiprocket explains a refusal in the body (a missing field, ...)
-            raise ShiprocketApiError(f"{path} HTTP {answer.status_code}: {answer.text[:200]}")
+            failure = ShiprocketRefused if 400 <= answer.status_code < 500 else ShiprocketApiError
+            raise failure(f"{path} HTTP {answer.status_code}: {answer.text[:200]}")
         return _json(answer)
 
     def close(self) -> None:

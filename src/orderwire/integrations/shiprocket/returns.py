@@ -15,11 +15,15 @@ from typing import Any
 from orderwire.app.ports import ReturnPickup, VendorError
 from orderwire.domain.model import Order
 from orderwire.integrations.base import PayloadError, day, mapping, text
-from orderwire.integrations.shiprocket.api import ShiprocketApi, ShiprocketApiError
+from orderwire.integrations.shiprocket.api import ShiprocketApi, ShiprocketApiError, ShiprocketRefused
 
 
 class ReturnRefused(Exception):
-    """Shiprocket did not create the return order or gave it no AWB."""
+    """Shiprocket did not create the return order or gave it no AWB; `retryable` if trying again may help."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,10 @@ def book(api: ShiprocketApi, order: Order, rma: str, reason: str, warehouse: War
         if not shipment_id:
             raise ReturnRefused(f"return order answered no shipment id ({text(created, 'message')[:200]})")
         assigned = api.assign_return_awb(shipment_id)
-    except ShiprocketApiError as exc:
+    except ShiprocketRefused as exc:
         raise ReturnRefused(str(exc)) from exc
+    except ShiprocketApiError as exc:  # network trouble, 5xx: worth another try
+        raise ReturnRefused(str(exc), retryable=True) from exc
     try:
         data = mapping(mapping(assigned, "response"), "data")
     except PayloadError as exc:
@@ -135,7 +141,7 @@ class ShiprocketReturns:
         try:
             booked = book(api, order, rma, reason, self._warehouse)
         except ReturnRefused as exc:
-            raise VendorError(f"Shiprocket return order refused: {exc}") from exc
+            raise VendorError(f"Shiprocket return order refused: {exc}", exc.retryable) from exc
         finally:
             api.close()
         return ReturnPickup(awb=booked.awb, courier=booked.courier, pickup_date=booked.pickup_date)
