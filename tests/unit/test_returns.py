@@ -156,6 +156,10 @@ def test_photo_limits_and_non_photos() -> None:
         o, CustomerReplied(T0, "wamid.d", "document", "", "", media_id="m", media_mime="application/pdf")
     )
     assert pdf.outcome is Outcome.IGNORED and "Please send a photo" in pdf.sends[0].message.body
+    sticker = CustomerReplied(T0, "wamid.s", "sticker", "", "", media_id="s", media_mime="image/webp")
+    assert step(o, sticker).outcome is Outcome.IGNORED
+    as_file = CustomerReplied(T0, "wamid.f", "document", "", "", media_id="f", media_mime="image/png")
+    assert step(with_photos(1)[0], as_file).outcome is Outcome.APPLIED
     # No return awaits photos: a picture is only recorded.
     assert step(delivered(), image("wamid.z", "m")).outcome is Outcome.IGNORED
 

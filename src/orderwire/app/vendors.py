@@ -7,6 +7,7 @@ use case then tells staff instead of calling out). One branch per vendor; add yo
 from __future__ import annotations
 
 from orderwire.app.ports import InventoryPort, PaymentPort, ReturnsPort, ShopPort
+from orderwire.integrations.shiprocket.returns import ShiprocketReturns, Warehouse  # returns helper
 from orderwire.settings import Settings
 
 
@@ -28,8 +29,6 @@ def payments(settings: Settings) -> PaymentPort | None:
 def returns(settings: Settings) -> ReturnsPort | None:
     """The courier that books return pickups, if configured."""
     if settings.shiprocket_returns:  # returns helper: Shiprocket return orders
-        from orderwire.integrations.shiprocket.returns import ShiprocketReturns, Warehouse
-
         length, breadth, height = (float(x) for x in settings.return_parcel_cm.split("x"))
         lines = [p.strip() for p in settings.return_address.split("|") if p.strip()]
         warehouse = Warehouse(

@@ -223,7 +223,11 @@ def photo(order: Order, reply: CustomerReplied, policy: ShopPolicy, window_open:
     rma = case.rma
     if any(p.wamid == reply.wamid for p in case.photos):
         return Turn(order, Outcome.DUPLICATE, f"return {rma}: photo seen before")
-    if not (reply.media_mime.startswith("image/") or reply.message_type == "image"):
+    # A photo, or a picture sent as a file; stickers and other media are not evidence.
+    if not (
+        reply.message_type == "image"
+        or (reply.message_type == "document" and reply.media_mime.startswith("image/"))
+    ):
         turn = Turn(order, Outcome.IGNORED, f"return {rma}: {reply.message_type} is not a photo")
         return _say(turn, f"{rma}:photo_only:{reply.wamid}", _text(words["photo_only"]), window_open)
     most = policy.return_photos_max
