@@ -10,6 +10,7 @@ from datetime import datetime
 from dbos import DBOS
 
 from orderwire.app import courier_actions, outbound, sending, stock
+from orderwire.app import returns as _returns  # noqa: F401  (returns: registers its vendor calls)
 from orderwire.app.catalogue import load_catalogue
 from orderwire.app.pump import Pump
 from orderwire.app.runtime import Runtime, install, utc_now
@@ -60,6 +61,9 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
             cod_escalate_minutes=settings.cod_escalate_minutes,
             cod_hold_dispatch=settings.cod_hold_dispatch,
             backorder_extra_days=settings.backorder_extra_days,
+            return_window_days=settings.return_window_days,  # returns
+            refund_days=settings.refund_days,
+            return_photos_max=settings.return_photos_max,
             edd=EddRules(
                 origin_pincode=settings.origin_pincode,
                 processing_days=settings.processing_days,

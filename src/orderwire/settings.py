@@ -121,6 +121,24 @@ class Settings(BaseSettings):
     stock_feed_url: str = ""
     stock_feed_ttl_seconds: float = Field(default=300, ge=0)
     backorder_extra_days: int = Field(default=7, ge=0, le=90)
+    # --- Returns (returns helper) ---
+    return_window_days: int = Field(default=7, ge=0, le=365)  # days after delivery a return may start
+    refund_days: int = Field(default=7, ge=1, le=60)  # refund promised within this many days of pickup
+    return_photos_max: int = Field(default=3, ge=1, le=10)  # photos of a damaged or wrong item
+    # The shop's return address printed on return labels, lines separated by "|"; without it (and
+    # without Shiprocket's API) staff arrange each return by hand.
+    return_address: str = Field(default="", max_length=500)
+    # The same address in parts, for Shiprocket's return orders (its `shipping_*` fields): with these and
+    # Shiprocket's API configured, returns are picked up by Shiprocket instead of a printed label.
+    return_city: str = Field(default="", max_length=100)
+    return_state: str = Field(default="", max_length=100)
+    return_pincode: str = Field(default="", pattern=r"^([1-9][0-9]{5})?$")
+    return_phone: str = Field(default="", max_length=20)
+    return_parcel_weight_kg: float = Field(default=0.5, gt=0, le=100)
+    return_parcel_cm: str = Field(default="20x15x10", pattern=r"^\d+(\.\d+)?x\d+(\.\d+)?x\d+(\.\d+)?$")
+    media_dir: str = "./media"  # where photos customers send are kept (content-addressed by SHA-256)
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # larger media are not downloaded
+    # --- end returns ---
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
 
@@ -185,6 +203,18 @@ class Settings(BaseSettings):
         """True when Shiprocket's API is configured (a URL and a token or a login)."""
         login = bool(self.shiprocket_api_email and self.shiprocket_api_password)
         return bool(self.shiprocket_api_url) and (login or self.shiprocket_api_token is not None)
+
+    @property
+    def shiprocket_returns(self) -> bool:
+        """True when Shiprocket's API and a complete return address are configured (returns)."""
+        parts = (
+            self.return_address,
+            self.return_city,
+            self.return_state,
+            self.return_pincode,
+            self.return_phone,
+        )
+        return self.shiprocket_polling and all(parts)
 
     @property
     def sandbox(self) -> bool:

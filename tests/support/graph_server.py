@@ -9,6 +9,7 @@ answered as Meta would (paused, disabled, parameters that don't fit the approved
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 import threading
@@ -20,7 +21,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from orderwire.app.catalogue import load_catalogue
@@ -48,6 +49,10 @@ class GraphServer:
     delays: deque[float] = field(default_factory=deque)
     templates_api: FakeTemplates = field(default_factory=FakeTemplates)
     port: int = 0
+    # Media customers sent (returns): media id -> (bytes, MIME type); `media_fetches` counts downloads.
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_fetches: list[str] = field(default_factory=list)
+    media_sha256: dict[str, str] = field(default_factory=dict)  # a hash to announce instead of the real one
     _server: uvicorn.Server | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -96,9 +101,50 @@ class GraphServer:
         status, answer = fake.accept_send(body, load_catalogue(), fake.new_wamid())
         return JSONResponse(answer, status_code=status)
 
+    def add_media(self, data: bytes, mime: str = "image/jpeg") -> str:
+        """Hold media as if a customer had sent it; returns its media id."""
+        media_id = str(1_000_000_000_000 + len(self.media))
+        self.media[media_id] = (data, mime)
+        return media_id
+
+    def _authorised(self, request: Request) -> bool:
+        return request.headers.get("authorization", "").startswith("Bearer ")
+
+    async def _media_url(self, request: Request) -> JSONResponse:
+        """GET /{media-id}: Meta's answer, with a download URL on this server."""
+        media_id = str(request.path_params["media_id"])
+        if not self._authorised(request):
+            return JSONResponse(
+                {"error": {"message": "no token", "type": "OAuthException", "code": 190}}, 401
+            )
+        if media_id not in self.media:
+            return JSONResponse({"error": {"message": "Unsupported get request", "code": 100}}, 400)
+        data, mime = self.media[media_id]
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"http://127.0.0.1:{self.port}/whatsapp_business/attachments/?mid={media_id}",
+                "mime_type": mime,
+                "sha256": self.media_sha256.get(media_id) or hashlib.sha256(data).hexdigest(),
+                "file_size": str(len(data)),
+                "id": media_id,
+            }
+        )
+
+    async def _media_bytes(self, request: Request) -> Response:
+        """GET <url>: the bytes, only with the Bearer token (as Meta's lookaside URL)."""
+        media_id = request.query_params.get("mid", "")
+        if not self._authorised(request) or media_id not in self.media:
+            return Response(status_code=404)
+        self.media_fetches.append(media_id)
+        data, mime = self.media[media_id]
+        return Response(data, media_type=mime)
+
     def __enter__(self) -> GraphServer:
         routes = [
             Route("/v23.0/{number}/messages", self._send, methods=["POST"]),
+            Route("/v23.0/{media_id:int}", self._media_url, methods=["GET"]),
+            Route("/whatsapp_business/attachments/", self._media_bytes, methods=["GET"]),
             *self.templates_api.routes(),
         ]
         app = Starlette(routes=routes)

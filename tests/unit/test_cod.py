@@ -91,7 +91,7 @@ def test_confirm_continues_the_normal_confirmation() -> None:
     )
     # A second tap changes and says nothing.
     again = tap(turn.order, CONFIRM, 6)
-    assert again.outcome is Outcome.DUPLICATE and again.messages == () and again.sends == ()
+    assert again.outcome is Outcome.DUPLICATE and again.decision.messages == () and again.sends == ()
     # Follow-on stages: a confirmed COD order hears that packing started (first orders).
     first = dataclasses.replace(
         turn.order, customer=dataclasses.replace(turn.order.customer, first_order=True)
@@ -146,7 +146,7 @@ def test_cancel_after_dispatch_is_explained_and_handed_to_staff() -> None:
     turn = tap(shipped.order, CANCEL, 90)
     assert turn.outcome is Outcome.STALE and turn.order.stage is Stage.DISPATCHED
     assert turn.decision.calls == () and turn.decision.messages == ()
-    assert [c.reason for c in turn.escalations] == ["cod_cancel_after_dispatch"]
+    assert [c.reason for c in turn.decision.escalations] == ["cod_cancel_after_dispatch"]
     assert texts(turn)[0].startswith("Order #1001 is already on its way, so it can no longer be cancelled")
 
 
@@ -212,7 +212,7 @@ def test_hold_dispatch_until_confirmed() -> None:
         VendorCall(SHOP_HOLD, "cod_release", {"hold": "0", "reason": "customer confirmed cash on delivery"}),
     )
     declined = tap(d.order, CANCEL, policy=HOLDING)
-    assert [c.kind for c in declined.calls] == [SHOP_CANCEL]  # cancelled, not released
+    assert [c.kind for c in declined.decision.calls] == [SHOP_CANCEL]  # cancelled, not released
     assert (
         fire(d.order, COD_ESCALATE, timedelta(hours=12), HOLDING).escalations[0].detail["dispatch_held"]
         == "yes"

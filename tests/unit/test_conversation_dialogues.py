@@ -141,11 +141,11 @@ def test_cancel_after_dispatch_explains_and_offers_a_return() -> None:
         assert [c.id for c in out.message.choices] == ["return:o-1", "menu:human"]
 
 
-def test_return_offer_opens_a_case_for_staff() -> None:
+def test_return_offer_starts_the_returns_dialogue() -> None:
     turn = say(delivered(), tapped("return:o-1"), chat())
-    (case,) = turn.escalations
-    assert (case.reason, case.key) == ("return_requested", "return_requested")
-    assert body(turn).startswith("We can help with a return or exchange of order #1001.")
+    (case,) = turn.order.returns
+    assert turn.escalations == () and case.rma
+    assert body(turn).startswith("Sorry to hear that. Why would you like to return order #1001?")
 
 
 def test_cancel_with_several_open_orders_asks_which() -> None:
@@ -291,7 +291,7 @@ def test_unclear_once_asks_again_twice_goes_to_staff_and_understanding_resets() 
 def test_quick_option_taps() -> None:
     assert body(say(in_transit(), tapped("menu:wismo"))).startswith("Order #1001 is on its way.")
     assert say(in_transit(), tapped("menu:human")).escalations[0].reason == "customer_asked_for_human"
-    assert say(in_transit(), tapped("menu:return")).escalations[0].reason == "return_requested"
+    assert body(say(in_transit(), tapped("menu:return"))).startswith("Order #1001 has not been delivered yet")
 
 
 def test_outside_the_window_a_reply_becomes_a_staff_case() -> None:

@@ -11,7 +11,7 @@ from orderwire.app.catalogue import load_catalogue
 from orderwire.domain.events import OrderPlaced, ShipmentUpdated
 from orderwire.domain.lifecycle import MessageKind, decide
 from orderwire.domain.messages import TEMPLATE_FOR, compose, format_money, language_for
-from orderwire.domain.model import Money, ShipmentStatus
+from orderwire.domain.model import Money, ReturnCase, ShipmentStatus
 from orderwire.domain.policy import ShopPolicy
 from orderwire.domain.templates import (
     ButtonParameter,
@@ -45,7 +45,10 @@ def shipped(language: str = "en"):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("language", ["en", "hi"])
 @pytest.mark.parametrize("kind", list(MessageKind))
 def test_every_kind_fits_its_template(kind: MessageKind, language: str) -> None:
-    message = compose(kind, shipped(language), "AWB1", "tok3n")
+    o, ref = shipped(language), "AWB1"
+    if kind in (MessageKind.REFUND_COMPLETED, MessageKind.RETURN_UPDATE):  # returns: about an RMA
+        o, ref = o.with_return(ReturnCase("RMAABCDEFGHI", T0, refund_minor=100)), "RMAABCDEFGHI"
+    message = compose(kind, o, ref, "tok3n")
     assert message.template == TEMPLATE_FOR[kind]
     assert message.language == language
     validate(message, CATALOGUE[message.template])

@@ -29,11 +29,12 @@ from orderwire.app import (
     order_details,
     outbound,
     poll_schedule,
+    return_rows,
     stock,
     vendor_calls,
 )
 from orderwire.app.runtime import Runtime
-from orderwire.bot.turn import Outgoing
+from orderwire.bot.turn import Outgoing, Turn
 from orderwire.domain.events import CustomerReplied, Event, OrderPlaced, ShipmentUpdated, TimerFired
 from orderwire.domain.interactive import SessionError, check
 from orderwire.domain.lifecycle import (
@@ -364,6 +365,8 @@ def _save_order(
                     updated_at=now,
                 )
             )
+    if order.returns:  # returns helper: keep the returns table in step with the order's return requests
+        return_rows.sync(conn, rt.shop_id, order_pk, customer_id, order, now)
     refs = {"number": order.number, **order.references}
     for shipment in order.shipments:
         queries.add_refs(conn, rt.shop_id, order_pk, {"awb": shipment.awb})
@@ -544,3 +547,51 @@ def _store_outgoing(
         },
         ["shop_id", "key"],
     )
+
+
+# --- Returns (returns helper): decisions and turns made outside an event job (staff actions, a vendor's
+# answer) are persisted exactly like an event's: new state, timeline, messages, timers, cases, calls.
+def apply_decision(
+    conn: sa.Connection, rt: Runtime, row: sa.Row[Any], decision: Decision, kind: str, now: datetime
+) -> None:
+    """Persist a Decision for the locked order `row` in the caller's transaction."""
+    order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
+    conn.execute(
+        timeline.insert().values(
+            order_pk=order_pk,
+            at=now,
+            recorded_at=now,
+            kind=kind[:32],
+            outcome=decision.outcome.value,
+            note=decision.note[:500],
+            detail={"alerts": [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)]},
+        )
+    )
+    _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
+
+
+def apply_turn(
+    conn: sa.Connection, rt: Runtime, row: sa.Row[Any], turn: Turn, kind: str, now: datetime
+) -> None:
+    """Persist a dialogue Turn for the locked order `row` in the caller's transaction."""
+    order_pk, _, customer_id = _save_order(conn, rt, row, turn.order, now)
+    conn.execute(
+        timeline.insert().values(
+            order_pk=order_pk,
+            at=now,
+            recorded_at=now,
+            kind=kind[:32],
+            outcome=turn.outcome.value,
+            note=turn.note[:500],
+            detail={"alerts": [f"for staff: {c.reason}" for c in turn.escalations]},
+        )
+    )
+    opted_out = queries.opted_out(conn, customer_id)
+    for outgoing in turn.sends:
+        _create_session_message(conn, rt, turn.order, outgoing, order_pk, customer_id, opted_out, now)
+    _open_cases(conn, rt, turn.order, order_pk, turn.escalations, now)
+    _queue_calls(conn, rt, turn.order, order_pk, turn.calls, now)
+    for timer in turn.timers:
+        _set_timer(conn, rt, turn.order, order_pk, timer, now)
+    if turn.sends:
+        rt.wake()

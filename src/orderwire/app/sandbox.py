@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from orderwire.app.media_store import LocalMediaStore
 from orderwire.app.runtime import Runtime
 from orderwire.domain.templates import render_text
 from orderwire.integrations.whatsapp.client import message_from_payload
@@ -92,6 +96,8 @@ def conversation(rt: Runtime, phone: str) -> list[dict[str, Any]]:
             item |= {"body": payload["button"]["text"], "buttons": []}
         elif payload.get("type") == "interactive":
             item |= _interactive(payload["interactive"], row.direction)
+        elif payload.get("type") in ("image", "document"):  # returns helper: photos in, labels out
+            item |= _media(payload)
         else:
             item |= {
                 "body": payload.get("text", {}).get("body", f"[{payload.get('type')}]"),
@@ -128,6 +134,39 @@ def _interactive(inner: dict[str, Any], direction: str) -> dict[str, Any]:
         for b in action.get("buttons", [])
     ]
     return {"body": inner.get("body", {}).get("text", ""), "buttons": choices}
+
+
+def _media(payload: dict[str, Any]) -> dict[str, Any]:
+    """A photo the customer sent, or a document (a return label) with a link to open it."""
+    media = payload.get(payload["type"], {})
+    caption = str(media.get("caption", ""))
+    if payload["type"] == "image":
+        return {"body": f"📷 Photo {caption}".strip(), "buttons": []}
+    link = {
+        "type": "URL",
+        "text": str(media.get("filename") or "document"),
+        "url": str(media.get("link", "")),
+    }
+    return {"body": caption or "📄 Document", "buttons": [link]}
+
+
+# --- Returns (returns helper): photos sent from the sandbox phone, served like Graph media. ---
+
+
+def keep_photo(rt: Runtime, data: bytes, mime: str) -> str:
+    """Keep a photo the visitor sends as the customer; returns its sandbox media id."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = LocalMediaStore(rt.settings.media_dir).put(data, sha256, mime)
+    return key.rsplit("/", 1)[-1]  # '<sha256><extension>': the file's own name
+
+
+def photo(rt: Runtime, media_id: str) -> tuple[bytes, str] | None:
+    """A sandbox photo's bytes and MIME type, or None for an unknown id."""
+    if not re.fullmatch(r"[0-9a-f]{64}\.[a-z0-9]{1,5}", media_id):
+        return None
+    data = LocalMediaStore(rt.settings.media_dir).get(f"{media_id[:2]}/{media_id}")
+    mime = mimetypes.guess_type(media_id)[0] or "application/octet-stream"
+    return None if data is None else (data, mime)
 
 
 def unread(rt: Runtime, phone: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from orderwire.app import gateways
 from orderwire.app.ports import CrmPort, InventoryPort, PaymentPort, ReturnsPort, ShopPort
 from orderwire.integrations.hubspot.api import HubSpotApi  # CRM (outbound events)
+from orderwire.integrations.shiprocket.returns import ShiprocketReturns, Warehouse  # returns
 from orderwire.integrations.shopify.api import ShopifyApi
 from orderwire.integrations.woocommerce.api import WooCommerceApi
 from orderwire.settings import Settings
@@ -53,6 +54,28 @@ def payments(settings: Settings) -> PaymentPort | None:
 
 def returns(settings: Settings) -> ReturnsPort | None:
     """The courier that books return pickups, if configured."""
+    if settings.shiprocket_returns:  # returns helper: Shiprocket return orders
+        length, breadth, height = (float(x) for x in settings.return_parcel_cm.split("x"))
+        lines = [p.strip() for p in settings.return_address.split("|") if p.strip()]
+        warehouse = Warehouse(
+            name=lines[0] if len(lines) > 1 else settings.shop_name,
+            address=", ".join(lines[1:] if len(lines) > 1 else lines),
+            city=settings.return_city,
+            state=settings.return_state,
+            pincode=settings.return_pincode,
+            phone=settings.return_phone,
+            weight_kg=settings.return_parcel_weight_kg,
+            length_cm=length,
+            breadth_cm=breadth,
+            height_cm=height,
+        )
+        password = (
+            settings.shiprocket_api_password.get_secret_value() if settings.shiprocket_api_password else ""
+        )
+        token = settings.shiprocket_api_token.get_secret_value() if settings.shiprocket_api_token else ""
+        return ShiprocketReturns(
+            settings.shiprocket_api_url, settings.shiprocket_api_email, password, token, warehouse
+        )
     return None
 
 

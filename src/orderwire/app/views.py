@@ -82,6 +82,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
         "total": state["total"],
         "shipping_address": state["address"],
         "shipments": state["shipments"],
+        "returns": state["returns"],  # returns helper: return requests (RMA, status, photos, refund)
         "timeline": [
             {
                 "at": e.at.isoformat(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orderwire.bot import address, cod, intent_reply, ndr, order_address, rto
+from orderwire.bot import address, cod, intent_reply, ndr, order_address, returns, rto
 from orderwire.bot.chat import Chat
 from orderwire.bot.turn import Turn
 from orderwire.domain.events import CustomerReplied
@@ -30,6 +30,13 @@ def respond(
         return rto.respond(order, reply, now, window_open)
     if reply.reply_id.startswith(cod.PREFIX):  # commerce
         return cod.respond(order, reply, now, policy, window_open)
+    # Returns: `ret:` taps, the delivered message's "Report a problem", photos for an open return.
+    if reply.reply_id.startswith(returns.PREFIX):
+        return returns.respond(order, reply, now, policy, window_open)
+    if reply.reply_id.startswith(returns.PROBLEM_PREFIX):
+        return returns.start(order, now, policy, window_open)
+    if reply.media_id and returns.awaiting_photos(order) is not None:
+        return returns.photo(order, reply, policy, window_open)
     if chat is not None and intent_reply.handles(reply.reply_id):
         return intent_reply.respond_tap(order, reply, now, policy, window_open, chat)
     typed = reply.message_type == "text" and not reply.reply_id

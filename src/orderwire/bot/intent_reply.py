@@ -1,7 +1,7 @@
 """The customer writes to us: what the message asks (bot/intents.py), and the dialogue that answers it.
 
 Typed messages go through the classifier; taps on our own buttons and lists are routed by their reply-id
-prefix (`menu:`, `wismo:`, `cancel:`, `addr:`, `rating:`, `return:`, `problem:`) to the dialogue that sent
+prefix (`menu:`, `wismo:`, `cancel:`, `addr:`, `rating:`, `return:`) to the dialogue that sent
 them, however long ago. Every answer is a session message keyed by the customer's message id, so a
 redelivered webhook never answers twice; outside the service window it becomes a staff case instead.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from orderwire.bot import cancel, feedback, intents, order_address, wismo
+from orderwire.bot import cancel, feedback, intents, order_address, returns, wismo
 from orderwire.bot.chat import Chat, menu
 from orderwire.bot.turn import Turn, say
 from orderwire.domain.events import CustomerReplied
@@ -28,7 +28,6 @@ PREFIXES = (
     order_address.PREFIX,
     feedback.PREFIX,
     "return:",
-    "problem:",
 )
 # Below this the classifier's guess is treated as not understood.
 MIN_CONFIDENCE = 0.5
@@ -41,18 +40,12 @@ _WORDS = {
         "unclear": "Sorry, I did not quite get that. Pick one of these, or write it in other words:",
         "handed": "Let me pass this to our team: someone will reply here within {hours} hours.",
         "human": "Sure, someone from our team will reply here within {hours} hours.",
-        "return": "We can help with a return or exchange of order {number}. Someone from our team will "
-        "message you here within {hours} hours to arrange it.",
-        "problem": "Sorry to hear there is a problem with order {number}. Someone from our team will "
-        "message you here within {hours} hours.",
     },
     "hi": {
         "greeting": "नमस्ते{name}! हम आपकी क्या मदद करें?",
         "unclear": "माफ़ कीजिए, मैं समझ नहीं पाया। इनमें से चुनें, या दूसरे शब्दों में लिखें:",
         "handed": "मैं इसे हमारी टीम तक पहुँचा रहा हूँ: {hours} घंटे में कोई यहाँ जवाब देगा।",
         "human": "ज़रूर, हमारी टीम से कोई {hours} घंटे में यहाँ जवाब देगा।",
-        "return": "हम ऑर्डर {number} के रिटर्न या बदलाव में मदद करेंगे। हमारी टीम {hours} घंटे में यहाँ संदेश भेजेगी।",
-        "problem": "ऑर्डर {number} में दिक़्क़त के लिए खेद है। हमारी टीम {hours} घंटे में यहाँ संदेश भेजेगी।",
     },
 }
 
@@ -73,9 +66,7 @@ def respond_tap(
     if rid == "menu:human":
         return _human(order, reply, window_open, chat)
     if rid == "menu:return" or rid.startswith("return:"):
-        return _start_return(order, reply, window_open, chat)
-    if rid.startswith("problem:"):
-        return _problem(order, reply, window_open, chat)
+        return returns.start(order, now, policy, window_open)
     if rid.startswith(wismo.PREFIX):
         return wismo.answer(order, chat, reply, window_open)
     if rid.startswith(cancel.PREFIX):
@@ -108,7 +99,7 @@ def respond_text(
     if intent == "change_address":
         return order_address.start(order, reply, window_open)
     if intent == "return_or_exchange":
-        return _start_return(order, reply, window_open, chat)
+        return returns.start(order, now, policy, window_open)
     if intent == "talk_to_human":
         return _human(order, reply, window_open, chat)
     if intent in ("opt_out", "opt_in"):
@@ -173,23 +164,3 @@ def _human(order: Order, reply: CustomerReplied, window_open: bool, chat: Chat) 
     text = _words(order)["human"].format(hours=chat.human_reply_hours)
     turn = Turn(order, Outcome.APPLIED, "asked for a person: handed to staff", escalations=(case,))
     return say(turn, f"bot:{reply.wamid}", "human", SessionMessage(Style.TEXT, text), window_open, "bot", "")
-
-
-def _start_return(order: Order, reply: CustomerReplied, window_open: bool, chat: Chat) -> Turn:
-    """A return or exchange: for now staff arrange it (the returns dialogue replaces this at merge)."""
-    detail = {"message": reply.text[:500], "at": reply.occurred_at.isoformat(), "stage": order.stage.value}
-    case = Escalation("return_requested", "", "return_requested", detail)
-    text = _words(order)["return"].format(number=order.number, hours=chat.human_reply_hours)
-    turn = Turn(order, Outcome.APPLIED, "return or exchange asked: handed to staff", escalations=(case,))
-    return say(turn, f"bot:{reply.wamid}", "return", SessionMessage(Style.TEXT, text), window_open, "bot", "")
-
-
-def _problem(order: Order, reply: CustomerReplied, window_open: bool, chat: Chat) -> Turn:
-    """'Report a problem' on the delivered message: staff take it up."""
-    detail = {"at": reply.occurred_at.isoformat()}
-    case = Escalation("problem_reported", "", "problem_reported", detail)
-    text = _words(order)["problem"].format(number=order.number, hours=chat.human_reply_hours)
-    turn = Turn(order, Outcome.APPLIED, "problem reported: handed to staff", escalations=(case,))
-    return say(
-        turn, f"bot:{reply.wamid}", "problem", SessionMessage(Style.TEXT, text), window_open, "bot", ""
-    )

@@ -23,6 +23,7 @@ class Style(StrEnum):
     TEXT = "text"
     LIST = "list"
     BUTTONS = "buttons"
+    DOCUMENT = "document"  # a file by link with a caption (`body`), e.g. a return label (returns)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class SessionMessage:
     body: str
     choices: tuple[Choice, ...] = ()
     button: str = ""
+    link: str = ""  # DOCUMENT only: an https URL WhatsApp fetches the file from
+    filename: str = ""  # DOCUMENT only: the name the customer sees
 
 
 def _limit(value: str, most: int, what: str) -> None:
@@ -57,6 +60,13 @@ def check(message: SessionMessage) -> None:
         _limit(message.body, 4096, "text body")
         if message.choices:
             raise SessionError("a text message has no choices")
+        return
+    if message.style is Style.DOCUMENT:
+        # Caption limit from messages/document-messages (1024); the link must be a web address.
+        _limit(message.body, 1024, "document caption")
+        _limit(message.filename, 240, "document filename")
+        if message.choices or not message.link.startswith(("https://", "http://")):
+            raise SessionError("a document needs an http(s) link and has no choices")
         return
     _limit(message.body, 1024, "body")
     if len({c.id for c in message.choices}) != len(message.choices):

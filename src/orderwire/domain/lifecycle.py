@@ -62,6 +62,10 @@ class MessageKind(StrEnum):
     COD_CONFIRM = "cod_confirm"
     COD_REMINDER = "cod_reminder"
     PAYMENT_FAILED = "payment_failed"
+    # Returns (returns helper): the refund went through; news of a return (received, refund started,
+    # replacement, rejected).
+    REFUND_COMPLETED = "refund_completed"
+    RETURN_UPDATE = "return_update"
 
 
 class Outcome(StrEnum):
@@ -106,6 +110,7 @@ SHOP_CANCEL = "shop_cancel"  # cancel the order in the shop
 SHOP_HOLD = "shop_hold"  # hold (payload hold="1") or release dispatch in the shop
 PAYMENT_REFUND = "payment_refund"  # refund through the payment gateway
 RETURN_PICKUP = "return_pickup"  # book a reverse pickup with the courier
+MEDIA_DOWNLOAD = "media_download"  # fetch a photo the customer sent from the Graph API (returns)
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,10 @@ def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy)
     if isinstance(event, PaymentFailed):
         return _payment_failed(order, event, now, policy)
     if isinstance(event, RefundUpdated):
-        return Decision(order, Outcome.IGNORED, f"{type(event).__name__} recorded")
+        # Returns: the refund of a return; other refunds are only recorded.
+        from orderwire.domain import returns  # imports this module: bound late to avoid a cycle
+
+        return returns.refund_updated(order, event, now)
     return _timer_fired(order, event, now, policy)
 
 
@@ -317,11 +325,18 @@ def _shipment_updated(order: Order, event: ShipmentUpdated, now: datetime, polic
         failure_reason=event.reason if status is ShipmentStatus.DELIVERY_FAILED else "",
     )
     if shipment.is_return:
-        return Decision(
-            order.with_shipment(shipment),
-            Outcome.APPLIED,
-            f"return shipment {status.value}",
-            alerts=_return_alerts(shipment),
+        from orderwire.domain import returns  # returns helper: the parcel of a return request
+
+        return returns.on_return_parcel(
+            Decision(
+                order.with_shipment(shipment),
+                Outcome.APPLIED,
+                f"return shipment {status.value}",
+                alerts=_return_alerts(shipment),
+            ),
+            shipment,
+            event.occurred_at,
+            policy,
         )
     return _delay_notice(
         _forward_moved(order, shipment, existing, event, now, policy), before, shipment.awb, now, policy
@@ -481,6 +496,10 @@ def _cancelled(order: Order, event: OrderCancelled, now: datetime) -> Decision:
 def _timer_fired(order: Order, event: TimerFired, now: datetime, policy: ShopPolicy) -> Decision:
     if event.kind in (COD_REMIND, COD_ESCALATE):
         return _cod_unanswered(order, event, now, policy)
+    if event.kind.startswith("refund_late:"):
+        from orderwire.domain import returns  # returns helper: a refund past its promised date
+
+        return returns.refund_late(order, event.kind, now)
     if event.kind.startswith(f"{NDR_REMIND}:") or event.kind.startswith(f"{NDR_ESCALATE}:"):
         return _ndr_unanswered(order, event, now)
     if event.kind.startswith(f"{NDR_CHECK}:"):

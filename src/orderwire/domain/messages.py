@@ -5,6 +5,7 @@ Formatting uses babel's locale data (pure lookups, no clock, no network): ₹1,2
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -32,6 +33,8 @@ TEMPLATE_FOR: dict[MessageKind, str] = {
     MessageKind.COD_CONFIRM: "order_cod_confirm",
     MessageKind.COD_REMINDER: "order_cod_reminder",
     MessageKind.PAYMENT_FAILED: "order_payment_failed",
+    MessageKind.REFUND_COMPLETED: "order_refund_completed",  # returns
+    MessageKind.RETURN_UPDATE: "order_return_update",  # returns
 }
 
 SUPPORTED_LANGUAGES = ("en", "hi")
@@ -51,6 +54,13 @@ _PHRASES: dict[str, dict[str, str]] = {
         "friend": "there",
         "retry": "You can pay again here: {url}",
         "retry_later": "You can try again from your order page on our website.",
+        # returns
+        "bank_ref": "Bank reference (ARN/UTR): {ref}. Your bank may take 2-3 working days to show it.",
+        "no_bank_ref": "Your bank may take up to 5 working days to show it in your account.",
+        "refund_started": "We have started your refund of {amount}; it will reach you by {day}.",
+        "replacing": "We have accepted it and will send your replacement soon.",
+        "rejected": "We could not accept it. {note}",
+        "no_note": "Reply here and our team will explain.",
     },
     "hi": {
         "today": "आज",
@@ -64,6 +74,13 @@ _PHRASES: dict[str, dict[str, str]] = {
         "friend": "नमस्ते",
         "retry": "आप यहाँ फिर से भुगतान कर सकते हैं: {url}",
         "retry_later": "आप हमारी वेबसाइट पर अपने ऑर्डर पेज से फिर से भुगतान कर सकते हैं।",
+        # returns
+        "bank_ref": "बैंक संदर्भ (ARN/UTR): {ref}। आपके बैंक में दिखने में 2-3 कार्यदिवस लग सकते हैं।",
+        "no_bank_ref": "आपके खाते में दिखने में 5 कार्यदिवस तक लग सकते हैं।",
+        "refund_started": "हमने आपका {amount} का रिफ़ंड शुरू कर दिया है; यह {day} तक आपको मिल जाएगा।",
+        "replacing": "हमने इसे स्वीकार कर लिया है और जल्द ही बदला हुआ सामान भेजेंगे।",
+        "rejected": "हम इसे स्वीकार नहीं कर सके। {note}",
+        "no_note": "यहीं जवाब दें, हमारी टीम समझाएगी।",
     },
 }
 
@@ -176,8 +193,35 @@ def compose(kind: MessageKind, order: Order, awb: str, tracking_token: str) -> O
     commerce = _commerce(kind, order, lang, name, number)
     if commerce is not None:
         return commerce
+    if kind in (MessageKind.REFUND_COMPLETED, MessageKind.RETURN_UPDATE):
+        return _return_message(kind, order, awb, lang, message)
     refund = words["refund"] if order.paid else words["cod_cancel"]
     return message((number, _one_line(refund)))
+
+
+def _return_message(
+    kind: MessageKind, order: Order, rma: str, lang: str, message: Callable[..., OutboundMessage]
+) -> OutboundMessage:
+    """Returns: news of return `rma` (the intent's `awb` slot carries the RMA for these kinds)."""
+    from orderwire.domain.model import ReturnStatus
+
+    case = order.return_case(rma)
+    if case is None:
+        raise ValueError(f"order has no return {rma!r}")
+    words = _PHRASES[lang]
+    number = _one_line(order.number)
+    amount = format_money(Money(case.refund_minor or order.total.minor, order.total.currency), lang)
+    if kind is MessageKind.REFUND_COMPLETED:
+        ref = words["bank_ref"].format(ref=case.bank_ref) if case.bank_ref else words["no_bank_ref"]
+        return message((number, amount, _one_line(ref)))
+    if case.status is ReturnStatus.REJECTED:
+        news = words["rejected"].format(note=case.note or words["no_note"])
+    elif case.status is ReturnStatus.REPLACING:
+        news = words["replacing"]
+    else:
+        due = case.refund_due.date() if case.refund_due else None
+        news = words["refund_started"].format(amount=amount, day=format_day(due, lang))
+    return message((number, _one_line(case.rma), _one_line(news, 300)))
 
 
 def _require(shipment: Shipment | None, awb: str) -> Shipment:

@@ -262,6 +262,18 @@ class Order:
     cod_status: CodStatus = CodStatus.NONE
     payment_retry_url: str = ""
     backordered: dict[str, date | None] = field(default_factory=dict)
+    returns: tuple[ReturnCase, ...] = ()  # returns: the customer's return requests, oldest first
+
+    def return_case(self, rma: str) -> ReturnCase | None:
+        """The return with this RMA number, if the order has one (returns)."""
+        return next((r for r in self.returns if r.rma == rma), None)
+
+    def with_return(self, case: ReturnCase) -> Order:
+        """A copy of the order with `case` added or replaced (matched by RMA) (returns)."""
+        cases = [r for r in self.returns if r.rma != case.rma]
+        position = next((k for k, r in enumerate(self.returns) if r.rma == case.rma), len(cases))
+        cases.insert(position, case)
+        return dataclasses.replace(self, returns=tuple(cases))
 
     def shipment(self, awb: str) -> Shipment | None:
         """The shipment with this AWB, if the order has one."""
@@ -284,6 +296,81 @@ class Order:
         """The latest EDD among parcels on their way to the customer, else the order's promise."""
         dates = [s.edd for s in self.shipments if s.edd is not None and s.forward]
         return max(dates) if dates else self.edd
+
+
+# --- Returns (returns helper): a return request's state lives on the order, decided by pure code. ---
+class ReturnStatus(StrEnum):
+    """Where a return stands; the dialogue fills `reason` then `resolution` while REQUESTED."""
+
+    REQUESTED = "requested"
+    AWAITING_PHOTOS = "awaiting_photos"
+    PICKUP_REQUESTED = "pickup_requested"  # the customer chose; the pickup or label is being arranged
+    PICKUP_BOOKED = "pickup_booked"
+    LABEL_SENT = "label_sent"
+    REPLACING = "replacing"  # received (or approved) and a replacement is for staff to send
+    REFUND_REQUESTED = "refund_requested"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+
+RETURN_CLOSED = frozenset({ReturnStatus.REPLACING, ReturnStatus.REFUNDED, ReturnStatus.REJECTED})
+
+
+@dataclass(frozen=True)
+class ReturnPhoto:
+    """A photo the customer sent for a return: the WhatsApp message and its Graph media id."""
+
+    wamid: str
+    media_id: str
+    mime: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnCase:
+    """One return request (RMA) of an order.
+
+    `awb` is the return parcel's once known; `refund_due` the promised refund date (a timer checks it);
+    `refund_ref` the gateway's refund id and `bank_ref` the ARN/UTR the bank knows the refund by.
+    """
+
+    rma: str
+    opened_at: datetime
+    status: ReturnStatus = ReturnStatus.REQUESTED
+    reason: str = ""
+    resolution: str = ""
+    photos: tuple[ReturnPhoto, ...] = ()
+    awb: str = ""
+    refund_minor: int = 0
+    refund_due: datetime | None = None
+    refund_ref: str = ""
+    bank_ref: str = ""
+    note: str = ""
+
+    @property
+    def open(self) -> bool:
+        """True until the return is refunded, rejected or handed over for a replacement."""
+        return self.status not in RETURN_CLOSED
+
+
+def _return_from_json(d: dict[str, Any]) -> ReturnCase:
+    due = d.get("refund_due")
+    return ReturnCase(
+        rma=d["rma"],
+        opened_at=datetime.fromisoformat(d["opened_at"]),
+        status=ReturnStatus(d["status"]),
+        reason=d.get("reason", ""),
+        resolution=d.get("resolution", ""),
+        photos=tuple(ReturnPhoto(p["wamid"], p["media_id"], p.get("mime", "")) for p in d.get("photos", ())),
+        awb=d.get("awb", ""),
+        refund_minor=int(d.get("refund_minor", 0)),
+        refund_due=datetime.fromisoformat(due) if due else None,
+        refund_ref=d.get("refund_ref", ""),
+        bank_ref=d.get("bank_ref", ""),
+        note=d.get("note", ""),
+    )
+
+
+# --- end returns ---
 
 
 def to_json(value: Any) -> Any:
@@ -374,4 +461,5 @@ def order_from_json(data: dict[str, Any]) -> Order:
         cod_status=CodStatus(data.get("cod_status", "")),
         payment_retry_url=data.get("payment_retry_url", ""),
         backordered={sku: d8(day) for sku, day in data.get("backordered", {}).items()},
+        returns=tuple(_return_from_json(r) for r in data.get("returns", ())),  # returns
     )

@@ -48,6 +48,11 @@ class ShopPolicy:
     cod_escalate_minutes: float = 480
     cod_hold_dispatch: bool = False
     backorder_extra_days: int = 7
+    # Returns: days after delivery a return may be asked for, days after pickup the refund is promised
+    # within, and how many photos a damaged or wrong item may be shown with.
+    return_window_days: int = 7
+    refund_days: int = 7
+    return_photos_max: int = 3
 
     def __post_init__(self) -> None:
         if not 3 <= self.follow_up_days <= 7:

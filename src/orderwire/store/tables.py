@@ -270,3 +270,46 @@ crm_contacts = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("shop_id", "crm", "phone", name="uq_crm_contacts_shop_crm_phone"),
 )
+# --- Returns (returns helper): a row per return request, mirrored from the order's state for staff and
+# lookups by RMA or label token; photos the customer sent, with their SHA-256 (to spot reused photos).
+returns = sa.Table(
+    "returns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("order_pk", sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("rma", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False, default=""),
+    sa.Column("resolution", sa.String(16), nullable=False, default=""),
+    sa.Column("awb", sa.String(64), nullable=False, default=""),
+    # The secret part of the label's link (/returns/<token>/label.pdf): 192 random bits.
+    sa.Column("label_token", sa.String(64), unique=True),
+    sa.Column("refund_minor", sa.BigInteger, nullable=False, default=0),
+    sa.Column("currency", sa.String(3), nullable=False, default=""),
+    sa.Column("refund_due", UTCDateTime),
+    sa.Column("refund_ref", sa.String(100), nullable=False, default=""),
+    sa.Column("bank_ref", sa.String(100), nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "rma", name="uq_returns_shop_rma"),
+    sa.Index("ix_returns_status", "shop_id", "status"),
+)
+
+return_photos = sa.Table(
+    "return_photos",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("shop_id", sa.ForeignKey("shops.id"), nullable=False),
+    sa.Column("return_id", sa.ForeignKey("returns.id"), nullable=False, index=True),
+    sa.Column("wamid", sa.String(200), nullable=False),
+    sa.Column("media_id", sa.String(128), nullable=False),
+    sa.Column("mime", sa.String(100), nullable=False, default=""),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("storage_key", sa.String(300), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("shop_id", "wamid", name="uq_return_photos_shop_wamid"),
+)
+# --- end returns ---

@@ -18,6 +18,7 @@ from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import Service, build_runtime
 from orderwire.settings import Settings
 from orderwire.web import api, outbound_api, sandbox, tracking, webhooks
+from orderwire.web import returns as return_labels  # returns
 from orderwire.web.limits import BodyLimit, PublicRateLimit
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def create_app(
     app.include_router(outbound_api.router)  # outbound webhooks: the delivery log
     app.include_router(webhooks.router)
     app.include_router(tracking.router)
+    app.include_router(return_labels.router)  # returns helper: /returns/<token>/label.pdf
     if rt.settings.sandbox:
         app.include_router(sandbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from orderwire.app import sandbox
@@ -126,6 +126,79 @@ async def customer_reply(
     await run_in_threadpool(sandbox.store, rt, phone, "in", wamid, message)
     await deliver_webhook(request, rt, body)
     return RedirectResponse(f"/sandbox?phone={phone.replace('+', '%2B')}", status.HTTP_303_SEE_OTHER)
+
+
+# --- Returns (returns helper): the visitor sends a photo; the service downloads it as from Meta. ---
+
+
+def _unauthorised(request: Request, rt: Runtime) -> JSONResponse | None:
+    if equal(request.headers.get("authorization", ""), f"Bearer {rt.whatsapp_token}"):
+        return None
+    error = {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}
+    return JSONResponse({"error": error}, status_code=401)
+
+
+@router.post("/photo")
+async def customer_photo(
+    request: Request,
+    rt: RuntimeDep,
+    phone: Annotated[str, Form(max_length=20)],
+    photo: Annotated[UploadFile, File()],
+    text: Annotated[str, Form(max_length=1024)] = "",
+) -> RedirectResponse:
+    """The visitor sends a photo as the customer: kept here, announced as Meta's image webhook would."""
+    mime = (photo.content_type or "").split(";")[0]
+    if not mime.startswith("image/"):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "send an image")
+    data = await photo.read(rt.settings.media_max_bytes + 1)
+    if not data or len(data) > rt.settings.media_max_bytes:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "the photo is empty or too large")
+    media_id = await run_in_threadpool(sandbox.keep_photo, rt, data, mime)
+    wamid = fake.new_wamid()
+    body = fake.customer_message_webhook(
+        rt.settings.whatsapp_phone_number_id,
+        phone,
+        "",
+        rt.clock(),
+        wamid,
+        text,
+        media=("image", media_id, mime),
+    )
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    await run_in_threadpool(sandbox.store, rt, phone, "in", wamid, message)
+    await deliver_webhook(request, rt, body)
+    return RedirectResponse(f"/sandbox?phone={phone.replace('+', '%2B')}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/graph/{version}/{media_id}")
+async def graph_media(version: str, media_id: str, request: Request, rt: RuntimeDep) -> JSONResponse:
+    """The Cloud API's "retrieve media URL" for a sandbox photo."""
+    refused = _unauthorised(request, rt)
+    if refused is not None:
+        return refused
+    found = await run_in_threadpool(sandbox.photo, rt, media_id)
+    if found is None:
+        return JSONResponse({"error": {"message": "Unsupported get request", "code": 100}}, status_code=400)
+    data, mime = found
+    return JSONResponse(
+        {
+            "messaging_product": "whatsapp",
+            "url": f"{rt.settings.public_url.rstrip('/')}/sandbox/media/{media_id}",
+            "mime_type": mime,
+            "sha256": media_id.split(".")[0],
+            "file_size": str(len(data)),
+            "id": media_id,
+        }
+    )
+
+
+@router.get("/media/{media_id}")
+async def media_bytes(media_id: str, request: Request, rt: RuntimeDep) -> Response:
+    """The photo's bytes, for the Bearer token only (as Meta's download URL)."""
+    if _unauthorised(request, rt) is not None:
+        return Response(status_code=404)
+    found = await run_in_threadpool(sandbox.photo, rt, media_id)
+    return Response(status_code=404) if found is None else Response(found[0], media_type=found[1])
 
 
 @router.post("/skip-ahead")

@@ -8,6 +8,13 @@ Sources: apidocs.shiprocket.in, "Authentication API" (`POST /v1/external/auth/lo
 "NDR" → "Action NDR" (`POST /v1/external/ndr/{awb}/action` with `action` re-attempt | return | fake-attempt,
 `comments` (required), optional `phone`, `address1`, `address2`, `deferred_date`; answers 202
 `{"status": "Data Updated Sucessfully"}`).
+Return orders (returns helper): "Orders" → "Create Return Order" (`POST /v1/external/orders/create/return`:
+`order_id`, `order_date`, `pickup_*` = the customer, `shipping_*` = the shop's warehouse, `order_items[]`
+(`name`, `sku`, `units`, `selling_price`), `payment_method`, `sub_total`, `length`, `breadth`, `height`,
+`weight`; answers `order_id`, `shipment_id`, `status`) and "Generate AWB for Shipment"
+(`POST /v1/external/courier/assign/awb` with `shipment_id` and `is_return: 1`; answers
+`response.data.awb_code`, `courier_name`, `pickup_scheduled_date`). Apidocs.shiprocket.in could not be
+read from here: these shapes follow public client code that calls these endpoints and are unconfirmed.
 """
 
 from __future__ import annotations
@@ -25,11 +32,17 @@ from orderwire.integrations.shiprocket.scans import routed_events
 LOGIN_PATH = "/v1/external/auth/login"
 TRACK_PATH = "/v1/external/courier/track/awb/{awb}"
 NDR_ACTION_PATH = "/v1/external/ndr/{awb}/action"
+RETURN_ORDER_PATH = "/v1/external/orders/create/return"
+ASSIGN_AWB_PATH = "/v1/external/courier/assign/awb"
 TOKEN_LIFETIME = timedelta(days=9)  # Shiprocket's is 10 days; renew a day early
 
 
 class ShiprocketApiError(Exception):
     """The API did not answer usefully (network, 4xx, 5xx, an unreadable body)."""
+
+
+class ShiprocketRefused(ShiprocketApiError):
+    """Shiprocket answered 4xx to a request: the same request again will be refused again (returns)."""
 
 
 def parse_tracking(awb: str, data: Mapping[str, Any]) -> tuple[Routed, ...]:
@@ -90,6 +103,24 @@ class ShiprocketApi:
             result = {}
         return result if isinstance(result, dict) else {}
 
+    def create_return(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a return order (reverse pickup); raises ShiprocketApiError unless accepted (returns)."""
+        return self._post_json(RETURN_ORDER_PATH, body)
+
+    def assign_return_awb(self, shipment_id: str) -> dict[str, Any]:
+        """Have Shiprocket pick a courier and an AWB for a return shipment (returns)."""
+        return self._post_json(ASSIGN_AWB_PATH, {"shipment_id": shipment_id, "is_return": 1})
+
+    def _post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        answer = self._post(path, body)
+        if answer.status_code == 401 and not self._fixed:
+            self._expires = datetime.min.replace(tzinfo=UTC)
+            answer = self._post(path, body)
+        if answer.status_code != 200:  # Shiprocket explains a refusal in the body (a missing field, ...)
+            failure = ShiprocketRefused if 400 <= answer.status_code < 500 else ShiprocketApiError
+            raise failure(f"{path} HTTP {answer.status_code}: {answer.text[:200]}")
+        return _json(answer)
+
     def close(self) -> None:
         """Release the connection pool."""
         self._http.close()
@@ -100,7 +131,7 @@ class ShiprocketApi:
         except httpx.HTTPError as exc:
             raise ShiprocketApiError(f"GET {path}: {type(exc).__name__}") from exc
 
-    def _post(self, path: str, body: Mapping[str, str]) -> httpx.Response:
+    def _post(self, path: str, body: Mapping[str, Any]) -> httpx.Response:
         try:
             return self._http.post(
                 path, json=dict(body), headers={"Authorization": f"Bearer {self._bearer()}"}

@@ -96,6 +96,9 @@ def session_payload(to: str, message: SessionMessage) -> dict[str, Any]:
     }
     if message.style is Style.TEXT:
         return head | {"type": "text", "text": {"preview_url": False, "body": message.body}}
+    if message.style is Style.DOCUMENT:  # messages/document-messages: by link, with caption and filename
+        document = {"link": message.link, "caption": message.body, "filename": message.filename}
+        return head | {"type": "document", "document": document}
     if message.style is Style.LIST:
         rows = [
             {"id": c.id, "title": c.title, **({"description": c.description} if c.description else {})}

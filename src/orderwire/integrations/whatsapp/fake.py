@@ -117,14 +117,22 @@ def customer_message_webhook(
     button: tuple[str, str] | None = None,
     context_id: str = "",
     choice: tuple[str, str, str] | None = None,
+    media: tuple[str, str, str] | None = None,
 ) -> dict[str, Any]:
-    """An inbound text, a tap on a template quick-reply button (`button` = (text, payload)), or a pick in
-    an interactive message (`choice` = ("list_reply" or "button_reply", id, title)).
+    """An inbound text, a tap on a template quick-reply button (`button` = (text, payload)), a pick in
+    an interactive message (`choice` = ("list_reply" or "button_reply", id, title)), or media (`media` =
+    ("image" or "document", media id, MIME type), with `text` as its caption).
     """
     digits = phone.lstrip("+")
     message: dict[str, Any] = {"from": digits, "id": wamid, "timestamp": str(int(at.timestamp()))}
     if button is not None:
         message |= {"type": "button", "button": {"text": button[0], "payload": button[1]}}
+    elif media is not None:  # webhooks/reference/messages/image: {id, mime_type, sha256, caption}
+        kind, media_id, mime = media
+        message |= {
+            "type": kind,
+            kind: {"id": media_id, "mime_type": mime, **({"caption": text} if text else {})},
+        }
     elif choice is not None:
         kind, reply_id, title = choice
         message |= {

@@ -104,6 +104,7 @@ class Parsed:
     templates: tuple[TemplateUpdate, ...] = ()
 
 
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")  # webhooks/reference/messages/<type>
 TEMPLATE_FIELDS = ("message_template_status_update", "template_category_update")
 
 
