@@ -78,7 +78,7 @@ def test_shopify_every_topic_twice_changes_nothing(database_url: str, graph: Gra
     }
     in_transit = {**fulfilled, "shipment_status": "in_transit", "updated_at": "2026-12-02T08:00:00+05:30"}
     steps: list[tuple[str, dict[str, Any], list[str]]] = [
-        ("orders/create", cod, ["order_confirmation"]),
+        ("orders/create", cod, ["order_cod_confirm"]),  # COD: the customer confirms first
         ("orders/updated", cod, []),
         ("orders/cancelled", fixture("shopify", "orders_cancelled.json"), ["order_cancelled"]),
         ("orders/create", paid, ["order_confirmation"]),
@@ -181,7 +181,7 @@ def test_woocommerce_ping_and_orders_twice(database_url: str, graph: GraphServer
         assert client.post("/webhooks/woocommerce", content=b"webhook_id=12&x=1").status_code == 401
         assert client.post("/webhooks/woocommerce", content=json.dumps(cod).encode()).status_code == 401
         steps = [
-            ("order.created", cod, ["order_confirmation"]),
+            ("order.created", cod, ["order_cod_confirm"]),  # COD: the customer confirms first
             ("order.updated", cod, []),
             ("order.updated", cancelled, ["order_cancelled"]),
             ("product.updated", {"id": 93}, []),
@@ -197,7 +197,7 @@ def test_woocommerce_ping_and_orders_twice(database_url: str, graph: GraphServer
             topics = conn.execute(sa.select(inbound.c.topic, inbound.c.note).order_by(inbound.c.id)).all()
         assert topics[0] == ("ping", "webhook 12 created (unsigned ping)")
         assert topics[-1] == ("product.updated", "product.updated: not used")
-    assert graph.templates() == ["order_confirmation", "order_cancelled"]
+    assert graph.templates() == ["order_cod_confirm", "order_cancelled"]
 
 
 def _queue(live: LiveService, order_id: str, kind: str, payload: dict[str, str]) -> None:
@@ -230,7 +230,7 @@ def test_shop_calls_reach_the_shop(database_url: str, graph: GraphServer) -> Non
         )
         with LiveService(env) as live, api(live.url) as client:
             assert post_shopify(client, "orders/create", cod, "wh-1").status_code == 200
-            wait_for(lambda: graph.templates() == ["order_confirmation"])
+            wait_for(lambda: graph.templates() == ["order_cod_confirm"])
             _queue(live, COD, SHOP_HOLD, {"hold": "1", "reason": "customer asked to wait"})
             wait_for(lambda: shop.orders[COD].get("tags") == "orderwire-hold")
             _queue(live, COD, SHOP_CANCEL, {"reason": "customer declined the COD order"})
@@ -245,7 +245,7 @@ def test_shop_call_without_shop_api_goes_to_staff(database_url: str, graph: Grap
     cod = fixture("shopify", "orders_create_cod.json")
     with LiveService(shop_env(database_url, graph)) as live, api(live.url) as client:
         assert post_shopify(client, "orders/create", cod, "wh-1").status_code == 200
-        wait_for(lambda: graph.templates() == ["order_confirmation"])
+        wait_for(lambda: graph.templates() == ["order_cod_confirm"])
         _queue(live, COD, SHOP_CANCEL, {"reason": "customer declined"})
         view = wait_for(lambda: _timeline_has(client, COD, "no shop API configured"))
         assert [c["reason"] for c in view["escalations"]] == ["cancel_in_shop"]

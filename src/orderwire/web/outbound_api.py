@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from orderwire.app import outbound
-from orderwire.web.deps import RuntimeDep, require_api_key
+from orderwire.web.deps import RowId, RuntimeDep, require_api_key
 
 router = APIRouter(prefix="/api/v1", tags=["outbound"], dependencies=[Depends(require_api_key)])
 
@@ -25,7 +25,7 @@ def list_deliveries(
 
 
 @router.post("/webhook-deliveries/{delivery_id}/retry", status_code=status.HTTP_204_NO_CONTENT)
-def retry_delivery(delivery_id: int, rt: RuntimeDep) -> None:
+def retry_delivery(delivery_id: RowId, rt: RuntimeDep) -> None:
     """Send a failed delivery again, under the same webhook-id (e.g. after the receiver was fixed)."""
     if not outbound.retry(rt, delivery_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such failed delivery")
