@@ -17,7 +17,7 @@ from orderwire import __version__
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import Service, build_runtime
 from orderwire.settings import Settings
-from orderwire.web import api, sandbox, tracking, webhooks
+from orderwire.web import api, console, sandbox, tracking, webhooks
 from orderwire.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def create_app(
     if rt.settings.sandbox:
         app.include_router(sandbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    console.install(app)  # staff console (/console) and /metrics
 
     @app.exception_handler(sa.exc.OperationalError)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
