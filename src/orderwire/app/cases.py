@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from orderwire.app.runtime import Runtime
+from orderwire.store.db import reading
 from orderwire.store.tables import case_notes, customers, escalations, orders, users
 
 REASONS: dict[str, str] = {
@@ -70,7 +71,7 @@ def inbox(rt: Runtime, wanted: InboxFilter, me: int) -> list[dict[str, Any]]:
         query = query.where(escalations.c.assignee_id.is_(None))
     elif wanted.assignee.isdigit():
         query = query.where(escalations.c.assignee_id == int(wanted.assignee))
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         rows = conn.execute(query).all()
     now = rt.clock()
     return [_case(r, now, rt.settings.case_target_minutes) for r in rows]
@@ -101,7 +102,7 @@ def _case(r: Any, now: datetime, target_minutes: int) -> dict[str, Any]:
 def case(rt: Runtime, case_id: int) -> dict[str, Any] | None:
     """One case of this shop, with its notes, or None."""
     assignee = users.alias("assignee")
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         row = conn.execute(
             sa.select(
                 escalations,
@@ -167,7 +168,7 @@ def add_note(rt: Runtime, case_id: int, user_id: int, body: str) -> bool:
 
 def reasons_in_use(rt: Runtime) -> list[str]:
     """Every reason a case of this shop has had, plus the known ones, for the filter."""
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         seen = set(
             conn.execute(
                 sa.select(escalations.c.reason).where(escalations.c.shop_id == rt.shop_id).distinct()
@@ -178,7 +179,7 @@ def reasons_in_use(rt: Runtime) -> list[str]:
 
 def pulse(rt: Runtime) -> dict[str, Any]:
     """What the live pages poll for: the open count and the newest case id."""
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         open_count, newest = conn.execute(
             sa.select(
                 sa.func.count().filter(escalations.c.status == "open"), sa.func.max(escalations.c.id)

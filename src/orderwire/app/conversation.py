@@ -25,6 +25,7 @@ from orderwire.domain.model import Order, ShipmentStatus, order_from_json
 from orderwire.domain.template_gate import choose
 from orderwire.domain.templates import render_text
 from orderwire.integrations.whatsapp.client import message_from_payload
+from orderwire.store.db import reading
 from orderwire.store.tables import customers, jobs, message_statuses, messages, timeline
 from orderwire.store.tables import orders as orders_table
 
@@ -77,9 +78,10 @@ def conversation(rt: Runtime, order_id: str) -> Conversation | None:
     if view is None:
         return None
     now = rt.clock()
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         row = _order_row(conn, rt, order_id)
-        assert row is not None
+        if row is None:
+            return None
         customer = conn.execute(sa.select(customers).where(customers.c.id == row.customer_id)).one()
         rows = conn.execute(
             sa.select(messages)
@@ -93,7 +95,8 @@ def conversation(rt: Runtime, order_id: str) -> Conversation | None:
                 message_statuses.c.wamid.in_(wamids)
             )
         ).all()
-    order = order_from_json(row.state)
+        order = order_from_json(row.state)
+        offered = template_choices(conn, rt, order, str(row.tracking_token))
     status_times: dict[str, dict[str, datetime]] = {}
     for s in reached:
         status_times.setdefault(s.wamid, {})[s.status] = s.at
@@ -113,7 +116,7 @@ def conversation(rt: Runtime, order_id: str) -> Conversation | None:
         thread=thread,
         window_open=window_open,
         window_left=(expires - now) if window_open and expires is not None else None,
-        templates=template_choices(rt, order, str(row.tracking_token)),
+        templates=offered,
         ndr=_ndr_state(order),
         newest_message=max((m.id for m in rows), default=0),
     )
@@ -121,7 +124,7 @@ def conversation(rt: Runtime, order_id: str) -> Conversation | None:
 
 def newest_message_id(rt: Runtime, order_id: str) -> int:
     """The highest message id in the customer's thread (live pages poll it)."""
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         customer_id = conn.execute(
             sa.select(orders_table.c.customer_id).where(
                 orders_table.c.shop_id == rt.shop_id, orders_table.c.order_id == order_id
@@ -186,12 +189,10 @@ def _latest_awb(order: Order) -> str:
     return order.shipments[-1].awb if order.shipments else ""
 
 
-def template_choices(rt: Runtime, order: Order, token: str) -> list[dict[str, str]]:
+def template_choices(conn: sa.Connection, rt: Runtime, order: Order, token: str) -> list[dict[str, str]]:
     """Templates staff may send now: those that compose for this order and that the gate would let go."""
     awb = _latest_awb(order)
-    names = {t for t in (d.name for d in rt.catalogue.values())}
-    with rt.engine.connect() as conn:
-        known = templates.remote_templates(conn, rt.shop_id, names)
+    known = templates.remote_templates(conn, rt.shop_id, list(rt.catalogue))
     offered = []
     for kind in MessageKind:
         try:
@@ -249,7 +250,7 @@ def send_template(rt: Runtime, order_id: str, kind: str, staff_id: int) -> None:
         if customer.opted_out:
             raise ReplyRefused("the customer opted out (STOP)")
         order = order_from_json(row.state)
-        offered = {t["kind"] for t in template_choices(rt, order, str(row.tracking_token))}
+        offered = {t["kind"] for t in template_choices(conn, rt, order, str(row.tracking_token))}
         if kind not in offered:
             raise ReplyRefused(f"template {kind!r} cannot be delivered for this order now")
         key = f"staff:{staff_id}:{kind}:{secrets.token_hex(8)}"

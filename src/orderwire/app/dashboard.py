@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from orderwire.app.runtime import Runtime
 from orderwire.domain.model import PaymentMethod, ShipmentStatus, Stage, order_from_json
+from orderwire.store.db import reading
 from orderwire.store.tables import message_statuses, messages, orders, template_statuses, timeline
 
 ROW_LIMIT = 50_000  # bounded work: the most recent rows of the period
@@ -70,7 +71,7 @@ def percentile(values: list[float], q: int) -> float | None:
 
 def figures(rt: Runtime, period: Period) -> dict[str, Any]:
     """Every figure of the dashboard for the period."""
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         order_rows = conn.execute(
             sa.select(orders.c.id, orders.c.stage, orders.c.state)
             .where(

@@ -20,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from orderwire.app.runtime import Runtime
+from orderwire.store.db import reading
 from orderwire.store.tables import escalations, jobs, messages
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -61,7 +62,7 @@ class DatabaseGauges(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Read the current figures."""
-        with self._rt.engine.connect() as conn:
+        with reading(self._rt.engine) as conn:
             job_rows = conn.execute(
                 sa.select(jobs.c.status, sa.func.count())
                 .where(jobs.c.status.in_(("pending", "parked")))

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from orderwire.app.runtime import Runtime
+from orderwire.store.db import reading
 from orderwire.store.tables import login_failures, staff_sessions, users
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -118,7 +119,7 @@ def create_user(rt: Runtime, email: str, password: str, role: str, name: str = "
 
 def list_users(rt: Runtime) -> list[dict[str, Any]]:
     """Every staff user, for the admin page and the assignee pickers."""
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         rows = conn.execute(sa.select(users).order_by(users.c.email)).all()
     return [
         {
@@ -162,7 +163,7 @@ def log_in(rt: Runtime, email: str, password: str, client: str) -> tuple[str, St
         ).scalar_one()
     if recent >= LOGIN_FAILURES_ALLOWED:
         raise TooManyAttempts("too many failed attempts; try again in 15 minutes")
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         row = conn.execute(sa.select(users).where(users.c.email == normalise_email(email))).first()
     matches = password_matches(row.password_hash if row is not None else _DUMMY_HASH, password)
     if row is None or not matches or row.disabled:
@@ -206,7 +207,7 @@ def session_for(rt: Runtime, cookie: str | None) -> StaffSession | None:
     if not cookie or len(cookie) > 100:
         return None
     now = rt.clock()
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         row = conn.execute(
             sa.select(staff_sessions.c.csrf_token, staff_sessions.c.expires_at, users)
             .join(users, users.c.id == staff_sessions.c.user_id)
