@@ -42,12 +42,12 @@ def serve(
     ] = False,
 ) -> None:
     """Start the service (migrates the schema first): the web process and its worker process."""
+    overrides = {} if "ORDERWIRE_PUBLIC_URL" in os.environ else {"public_url": f"http://{host}:{port}"}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    _console_process_setup(settings, web=not inline)  # before anything imports prometheus_client
     from orderwire.bootstrap import build_runtime, worker_environment
     from orderwire.web.app import create_app
 
-    overrides = {} if "ORDERWIRE_PUBLIC_URL" in os.environ else {"public_url": f"http://{host}:{port}"}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-    _console_process_setup(settings, web=not inline)
     rt = build_runtime(settings)
     base = settings.public_url.rstrip("/")
     lines = [f"Orderwire on {base}  (API docs: {base}/docs)"]

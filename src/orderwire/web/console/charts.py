@@ -60,8 +60,11 @@ def grouped(rows: Sequence[dict[str, float | str]], series: Sequence[str], title
             parts.append(
                 f'<rect x="{LABEL}" y="{y + j * 8}" width="{w:.1f}" height="7" fill="{colour}">'
                 f"<title>{escape(name)}: {_number(value)}</title></rect>"
-                f'<text x="{LABEL + w + 4:.1f}" y="{y + j * 8 + 7}" class="tiny">{_number(value)}</text>'
             )
+            if value:
+                parts.append(
+                    f'<text x="{LABEL + w + 4:.1f}" y="{y + j * 8 + 7}" class="tiny">{_number(value)}</text>'
+                )
     legend_y = height - 8
     for j, name in enumerate(series):
         x = LABEL + j * 90

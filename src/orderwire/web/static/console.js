@@ -27,6 +27,7 @@
     var live = Array.prototype.slice.call(document.querySelectorAll("[data-live]"));
     live.forEach(function (el) { el.setAttribute("data-last", el.innerHTML); });
     document.querySelectorAll(".thread").forEach(function (t) { t.scrollTop = t.scrollHeight; });
+    pulse();
     setInterval(function () { live.forEach(refresh); pulse(); }, EVERY_MS);
   });
 })();
