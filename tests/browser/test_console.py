@@ -93,7 +93,7 @@ def _overflowing(page: Page) -> list[str]:
     found: list[str] = page.evaluate(
         """width => Array.from(document.querySelectorAll('body *'))
             .filter(el => el.getBoundingClientRect().right > width + 1)
-            .map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""",
+            .map(el => el.tagName + '.' + el.className)""",
         PHONE_VIEWPORT["width"],
     )
     return found
