@@ -24,6 +24,7 @@ from orderwire.integrations.whatsapp.webhook import signature_for
 from orderwire.settings import Settings
 from orderwire.store.tables import escalations, messages, template_statuses
 from orderwire.web.app import create_app
+from orderwire.web.console import pages
 from tests.conftest import TEST_API_KEY, TEST_APP_SECRET, api, service_env, wait_for
 from tests.integration.test_journey import ORDER
 from tests.support.graph_server import GraphServer
@@ -484,3 +485,76 @@ def test_migration_0010_matches_the_tables(database_url: str) -> None:
         command.upgrade(alembic_config(database_url), "head")
     finally:
         engine.dispose()
+
+
+def _order_with_case(rt: Runtime, reason: str, detail: dict[str, Any]) -> int:
+    """An order (through the real use cases) and a case on it; returns the case id."""
+    from orderwire.app import escalations as cases_store
+    from orderwire.app import orders
+    from orderwire.web.schemas import OrderIn
+
+    event = OrderIn.model_validate({**ORDER, "paid": True}).to_event(datetime.now(UTC))
+    orders.submit(rt, "api", "order:shop-1001", "{}", [("order:shop-1001", event)], "order")
+    orders.process_due_jobs(rt)
+    with rt.engine.begin() as conn:
+        order_pk = conn.execute(sa.text("SELECT id FROM orders WHERE order_id = 'shop-1001'")).scalar_one()
+        cases_store.open_case(
+            conn, rt.shop_id, order_pk, "", reason, f"{reason}:1", detail, datetime.now(UTC)
+        )
+        return int(conn.execute(sa.select(escalations.c.id)).scalar_one())
+
+
+def test_return_buttons_only_when_the_returns_module_is_there(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    case_id = _order_with_case(console.rt, "return_requested", {"return_id": 7, "photos": 2})
+    csrf = console.log_in("agent@example.com")
+    page = console.http.get(f"/console/cases/{case_id}").text
+    assert "Return request (see the photos)" in page and "photos" in page
+    if pages.returns_module() is None:  # no returns feature in this build: no buttons, no action
+        assert "Approve return" not in page
+        missing = console.http.post("/console/returns/7/approve", data={"csrf_token": csrf})
+        assert missing.status_code == 404
+    # With a returns module providing the three use cases, the buttons show and call them.
+    calls: list[tuple[str, int, int]] = []
+    module = types.ModuleType("orderwire.app.returns")
+    for name in ("approve_return", "reject_return", "issue_refund"):
+        setattr(
+            module, name, lambda rt, return_id, staff_id, name=name: calls.append((name, return_id, staff_id))
+        )
+    monkeypatch.setitem(sys.modules, "orderwire.app.returns", module)
+    page = console.http.get(f"/console/cases/{case_id}").text
+    assert "Approve return" in page and "Reject return" in page and "Issue refund" in page
+    done = console.http.post(
+        "/console/returns/7/refund",
+        data={"csrf_token": csrf, "case_id": str(case_id)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert calls == [("issue_refund", 7, console.agent_id)]
+
+
+def test_secure_cookie_when_published_over_https(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"ORDERWIRE_{name.upper()}", raising=False)
+    settings = Settings(  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp_path}/ow.db", public_url="https://shop.example.com"
+    )
+    rt = build_runtime(settings)
+    staff.create_user(rt, "agent@example.com", PASSWORD, "agent")
+    with TestClient(create_app(runtime=rt, with_worker=False), base_url="https://testserver") as http:
+        page = http.get("/console/login")
+        assert "Secure" in page.headers["set-cookie"]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        answer = http.post(
+            "/console/login",
+            data={"email": "agent@example.com", "password": PASSWORD, "csrf_token": token.group(1)},
+            follow_redirects=False,
+        )
+        cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("ow_staff="))
+        assert "Secure" in cookie and "HttpOnly" in cookie
+    rt.engine.dispose()
