@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from orderwire.app import staff
-from orderwire.integrations.whatsapp.fake import customer_message_webhook, new_wamid
+from orderwire.integrations.whatsapp.fake import customer_message_webhook, new_wamid, status_webhook
 from orderwire.integrations.whatsapp.webhook import signature_for
 from orderwire.settings import Settings
-from orderwire.store.tables import escalations
+from orderwire.store.tables import escalations, messages
 from tests.browser.support import PHONE_VIEWPORT, NewPage, Screenshot
 from tests.conftest import TEST_APP_SECRET, api, wait_for
 from tests.integration.test_courier_webhooks import courier_env, post_shiprocket
@@ -88,6 +88,28 @@ def _customer_writes(client: httpx.Client, text: str) -> None:
     assert answer.status_code == 200
 
 
+def _meta_reports_every_message_read(client: httpx.Client, service: LiveService) -> None:
+    """Meta's status webhooks (sent, delivered, read) for every message we sent, as the phone would cause."""
+    assert service.rt is not None
+    with service.rt.engine.connect() as conn:
+        sent = conn.execute(
+            sa.select(messages.c.wamid, messages.c.created_at).where(
+                messages.c.direction == "out", messages.c.wamid.is_not(None)
+            )
+        ).all()
+    for wamid, created_at in sent:
+        for status, after in (("sent", 2), ("delivered", 5), ("read", 60)):
+            body = status_webhook(
+                "106540352242922", wamid, CUSTOMER_PHONE, status, created_at + timedelta(seconds=after)
+            )
+            raw = json.dumps(body).encode()
+            signature = signature_for(TEST_APP_SECRET, raw)
+            answer = client.post(
+                "/webhooks/whatsapp", content=raw, headers={"X-Hub-Signature-256": signature}
+            )
+            assert answer.status_code == 200
+
+
 def _overflowing(page: Page) -> list[str]:
     """Elements sticking out to the right of a phone's viewport (the page would scroll sideways)."""
     found: list[str] = page.evaluate(
@@ -147,6 +169,11 @@ def test_ndr_case_from_webhook_to_reply_and_resolution(
         assert sent[0]["to"] == CUSTOMER_PHONE.lstrip("+")
         expect(page.locator("#thread .bubble.out").last).to_contain_text(REPLY)
         expect(page.locator("#thread .bubble.out").last).to_contain_text("sent")  # Meta accepted it: one tick
+        # The customer reads it: the open page shows the blue ticks by itself, without a reload.
+        page.evaluate("window.__notReloaded = true")
+        _meta_reports_every_message_read(client, service)
+        expect(page.locator("#thread .bubble.out").last.locator(".tick.read")).to_have_text("✓✓")
+        assert page.evaluate("window.__notReloaded") is True
         screenshot(page, "console-case.png")
 
         page.get_by_role("button", name="Resolve case").click()
@@ -158,6 +185,7 @@ def test_ndr_case_from_webhook_to_reply_and_resolution(
         expect(page.get_by_role("heading", name="Failed-delivery funnel")).to_be_visible()
         expect(page.locator("svg.chart")).to_have_count(6)
         expect(page.get_by_role("img", name="NDR funnel")).to_contain_text("failed delivery")
+        expect(page.get_by_text("100% within 30 s (1 measured)")).to_be_visible()
         screenshot(page, "console-dashboard.png")
 
         # courier_env leaves the public URL empty: the link is relative to this service.

@@ -133,11 +133,9 @@ def newest_message_id(rt: Runtime, order_id: str) -> int:
         if customer_id is None:
             return 0
         newest = conn.execute(
-            sa.select(sa.func.max(messages.c.id), sa.func.max(messages.c.updated_at)).where(
-                messages.c.customer_id == customer_id
-            )
-        ).one()
-    return int(newest[0] or 0)
+            sa.select(sa.func.max(messages.c.id)).where(messages.c.customer_id == customer_id)
+        ).scalar()
+    return int(newest or 0)
 
 
 def _entry(rt: Runtime, m: Any, reached: dict[str, datetime]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from orderwire.app import cases, conversation, dashboard, staff
+from orderwire.app import cases, conversation, dashboard, escalations, staff
 from orderwire.app.runtime import Runtime
 from orderwire.app.staff import StaffSession
 from orderwire.web.console import charts
@@ -228,8 +228,6 @@ def assign(
 @router.post("/cases/{case_id}/resolve")
 def resolve(rt: RuntimeDep, session: StaffChange, case_id: int) -> RedirectResponse:
     """Close the case."""
-    from orderwire.app import escalations
-
     if not escalations.resolve(rt, case_id, by=session.user.id):
         return _back(f"/console/cases/{case_id}", error="the case is not open")
     return _back(f"/console/cases/{case_id}", "resolved")
