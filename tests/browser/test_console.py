@@ -174,6 +174,7 @@ def test_ndr_case_from_webhook_to_reply_and_resolution(
         _meta_reports_every_message_read(client, service)
         expect(page.locator("#thread .bubble.out").last.locator(".tick.read")).to_have_text("✓✓")
         assert page.evaluate("window.__notReloaded") is True
+        page.locator("#thread").scroll_into_view_if_needed()
         screenshot(page, "console-case.png")
 
         page.get_by_role("button", name="Resolve case").click()

@@ -77,6 +77,7 @@ def _page(request: Request, name: str, session: StaffSession | None, **context: 
             "me": session.user if session else None,
             "csrf": session.csrf_token if session else "",
             "local": lambda m: _local(rt, m),
+            "local_iso": lambda text: _local(rt, datetime.fromisoformat(text)) if text else "",
             "age": _age,
             "shop": rt.settings.shop_name,
             **context,
