@@ -24,7 +24,7 @@ from orderwire.integrations.whatsapp.webhook import signature_for
 from orderwire.settings import Settings
 from orderwire.store.tables import escalations, messages, template_statuses
 from orderwire.web.app import create_app
-from orderwire.web.console import pages
+from orderwire.web.console import render
 from tests.conftest import TEST_API_KEY, TEST_APP_SECRET, api, service_env, wait_for
 from tests.integration.test_journey import ORDER
 from tests.support.graph_server import GraphServer
@@ -514,7 +514,7 @@ def test_return_buttons_only_when_the_returns_module_is_there(
     csrf = console.log_in("agent@example.com")
     page = console.http.get(f"/console/cases/{case_id}").text
     assert "Return request (see the photos)" in page and "photos" in page
-    if pages.returns_module() is None:  # no returns feature in this build: no buttons, no action
+    if render.returns_module() is None:  # no returns feature in this build: no buttons, no action
         assert "Approve return" not in page
         missing = console.http.post("/console/returns/7/approve", data={"csrf_token": csrf})
         assert missing.status_code == 404
