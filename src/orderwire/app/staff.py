@@ -186,6 +186,7 @@ def start_session(rt: Runtime, user_id: int) -> tuple[str, StaffSession]:
     csrf = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=rt.settings.staff_session_hours)
     with rt.engine.begin() as conn:
+        conn.execute(staff_sessions.delete().where(staff_sessions.c.expires_at <= now))  # bounded table
         conn.execute(
             staff_sessions.insert().values(
                 id_hash=_digest(cookie),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from orderwire.app import dashboard, staff
+from orderwire.app import dashboard, reports, staff
 from orderwire.web.console import charts, render
 from orderwire.web.console.auth import (
     AdminChange,
@@ -50,7 +50,10 @@ def dashboard_page(
             [(c["category"], c["delivered"]) for c in f["cost"]["lines"]], "delivered by category"
         ),
     }
-    return render.page(request, "console/dashboard.html", session, f=f, svg=svg, first=first, last=last)
+    couriers = reports.ndr_report(rt).get("courier", {})
+    return render.page(
+        request, "console/dashboard.html", session, f=f, svg=svg, first=first, last=last, couriers=couriers
+    )
 
 
 @router.get("/users", response_class=HTMLResponse)
