@@ -212,6 +212,11 @@ def test_session_cookie_flags_and_logout_revokes(console: Console) -> None:
     )
     cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("ow_staff="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie  # http:// here
+    inbox = console.http.get("/console/inbox")
+    assert inbox.headers["x-frame-options"] == "DENY" and inbox.headers["cache-control"] == "no-store"
+    # After logging in, only console paths are followed: never another site.
+    assert render.safe_next("//evil.example/console") == "/console/inbox"
+    assert render.safe_next("https://evil.example/") == "/console/inbox"
     value = cookie.split(";")[0].split("=", 1)[1]
     assert len(value) >= 43  # 256 bits, url-safe base64
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', console.http.get("/console/inbox").text)

@@ -57,7 +57,7 @@ def left(delta: timedelta | None) -> str:
 def page(request: Request, name: str, session: StaffSession | None, **context: Any) -> HTMLResponse:
     """A console template with the signed-in user, the CSRF token and the formatting helpers."""
     rt: Runtime = request.app.state.runtime
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -70,6 +70,11 @@ def page(request: Request, name: str, session: StaffSession | None, **context: A
             **context,
         },
     )
+    # Staff pages carry customers' personal data: never framed by another site, never cached.
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def back(path: str, message: str = "", error: str = "") -> RedirectResponse:
@@ -79,6 +84,5 @@ def back(path: str, message: str = "", error: str = "") -> RedirectResponse:
 
 
 def safe_next(target: str) -> str:
-    """Where to go after logging in: only our own console paths."""
-    # Only our own console paths: never an open redirect to another site.
+    """Where to go after logging in: only our own console paths, never another site."""
     return target if target.startswith("/console") and not target.startswith("//") else "/console/inbox"
