@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from orderwire.app import cases, conversation, escalations, staff
+from orderwire.app import cases, escalations, staff, staff_conversation
 from orderwire.web.console import render
 from orderwire.web.console.auth import (
     StaffApi,
@@ -56,7 +56,7 @@ def case_page(request: Request, rt: RuntimeDep, session: StaffPage, case_id: int
     found = cases.case(rt, case_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
-    talk = conversation.conversation(rt, found["order_id"])
+    talk = staff_conversation.conversation(rt, found["order_id"])
     return render.page(
         request,
         "console/case.html",
@@ -105,7 +105,7 @@ def pulse(rt: RuntimeDep, session: StaffApi, order_id: str = "") -> dict[str, An
     """Open cases, the newest case id and (for one order) the newest message id."""
     result = cases.pulse(rt)
     if order_id:
-        result["newest_message"] = conversation.newest_message_id(rt, order_id)
+        result["newest_message"] = staff_conversation.newest_message_id(rt, order_id)
     return result
 
 

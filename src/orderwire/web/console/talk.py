@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from orderwire.app import conversation
+from orderwire.app import staff_conversation
 from orderwire.web.console import render
 from orderwire.web.console.auth import (
     StaffChange,
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def conversation_page(request: Request, rt: RuntimeDep, session: StaffPage, order_id: str) -> HTMLResponse:
     """The customer's whole thread, the order's timeline, the window, and the reply forms."""
-    talk = conversation.conversation(rt, order_id)
+    talk = staff_conversation.conversation(rt, order_id)
     if talk is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown order")
     return render.page(
@@ -42,7 +42,7 @@ def conversation_page(request: Request, rt: RuntimeDep, session: StaffPage, orde
 @router.get("/orders/{order_id}/thread", response_class=HTMLResponse)
 def thread(request: Request, rt: RuntimeDep, session: StaffPage, order_id: str) -> HTMLResponse:
     """The thread alone (the page polls it for new messages and ticks)."""
-    talk = conversation.conversation(rt, order_id)
+    talk = staff_conversation.conversation(rt, order_id)
     if talk is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown order")
     return render.page(request, "console/_thread.html", session, talk=talk)
@@ -62,8 +62,8 @@ def reply(
 ) -> RedirectResponse:
     """Free text to the customer, only inside the 24-hour window (checked again here)."""
     try:
-        conversation.reply_text(rt, order_id, text, session.user.id)
-    except conversation.ReplyRefused as exc:
+        staff_conversation.reply_text(rt, order_id, text, session.user.id)
+    except staff_conversation.ReplyRefused as exc:
         return render.back(_back_to(case_id, order_id), error=str(exc))
     return render.back(_back_to(case_id, order_id), "reply queued")
 
@@ -78,8 +78,8 @@ def template(
 ) -> RedirectResponse:
     """An approved template, when it can be delivered for this order now."""
     try:
-        conversation.send_template(rt, order_id, kind, session.user.id)
-    except conversation.ReplyRefused as exc:
+        staff_conversation.send_template(rt, order_id, kind, session.user.id)
+    except staff_conversation.ReplyRefused as exc:
         return render.back(_back_to(case_id, order_id), error=str(exc))
     return render.back(_back_to(case_id, order_id), "template queued")
 
@@ -100,10 +100,10 @@ def ndr_action(
     back = _back_to(case_id, order_id)
     try:
         day = date.fromisoformat(reattempt_on) if reattempt_on else None
-        queued = conversation.request_courier_action(
+        queued = staff_conversation.request_courier_action(
             rt, order_id, session.user.id, action, day, address1, address2, phone
         )
-    except (ValueError, conversation.ReplyRefused) as exc:
+    except (ValueError, staff_conversation.ReplyRefused) as exc:
         return render.back(back, error=str(exc))
     if not queued:
         return render.back(back, error="a request for this failed attempt was already sent to the courier")

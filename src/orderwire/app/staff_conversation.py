@@ -1,4 +1,4 @@
-"""A customer's conversation for staff: the thread, the service window, and what staff may send.
+"""A customer's conversation for staff (the console): the thread, the service window, what staff may send.
 
 Free text goes only inside the 24-hour window; outside it, only a template the send-time gate would let
 through (domain/template_gate.choose over what Meta last said). Both are stored through app/orders.py's
