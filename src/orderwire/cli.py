@@ -45,13 +45,12 @@ def serve(
     ] = False,
 ) -> None:
     """Start the service (migrates the schema first): the web process and its worker process."""
+    overrides = {} if "ORDERWIRE_PUBLIC_URL" in os.environ else {"public_url": f"http://{host}:{port}"}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    _console_process_setup(settings, web=not inline)  # before anything imports prometheus_client
     from orderwire.bootstrap import build_runtime, worker_environment
     from orderwire.web.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines would repeat tracking tokens
-    overrides = {} if "ORDERWIRE_PUBLIC_URL" in os.environ else {"public_url": f"http://{host}:{port}"}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
     rt = build_runtime(settings)
     base = settings.public_url.rstrip("/")
     lines = [f"Orderwire on {base}  (API docs: {base}/docs)"]
@@ -124,9 +123,9 @@ def worker() -> None:
     """Run the pump and durable sending until stopped (started by `serve`; run more on PostgreSQL)."""
     from orderwire.bootstrap import Service, build_runtime
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    service = Service(build_runtime(Settings()))
+    settings = Settings()
+    _console_process_setup(settings, web=False)
+    service = Service(build_runtime(settings))
     stopped = threading.Event()
     parent = os.getppid()
     service.start()
@@ -362,6 +361,56 @@ def classify(
     typer.echo(f"results written to {doc}")
     if reports[0].accuracy < intent_eval.GOAL:
         raise typer.Exit(1)
+
+
+# --- staff console: process setup (logs, metrics across processes) and `orderwire user` ---
+users = typer.Typer(help="Staff users of the console (/console).")
+app.add_typer(users, name="user", no_args_is_help=True)
+
+
+def _console_process_setup(settings: Settings, web: bool) -> None:
+    """Masked text or JSON logs; for `serve` with a worker, one metrics directory shared by both processes."""
+    import shutil
+    import tempfile
+
+    from orderwire.logs import configure
+
+    configure(settings.log_format)
+    if web and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Set before prometheus_client is imported; the worker inherits it. Removed when serve exits.
+        directory = tempfile.mkdtemp(prefix="orderwire-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        import atexit
+
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
+@users.command("create")
+def user_create(
+    email: Annotated[str, typer.Argument(help="The person's email: their login.")],
+    role: Annotated[str, typer.Option(help="admin (everything, user management) or agent.")] = "agent",
+    name: Annotated[str, typer.Option(help="Name shown in the console.")] = "",
+) -> None:
+    """Create a staff user; the password is read from ORDERWIRE_NEW_USER_PASSWORD or asked for."""
+    from orderwire.app import staff
+    from orderwire.bootstrap import build_runtime
+
+    password = os.environ.get("ORDERWIRE_NEW_USER_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    rt = build_runtime(Settings())
+    try:
+        staff.create_user(rt, email, password, role, name)
+    except staff.UserError as exc:
+        typer.echo(f"not created: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        rt.whatsapp.close()
+        rt.engine.dispose()
+    typer.echo(
+        f"created {role} {staff.normalise_email(email)}; "
+        f"log in at {Settings().public_url.rstrip('/')}/console"
+    )
 
 
 if __name__ == "__main__":

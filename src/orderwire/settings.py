@@ -178,6 +178,16 @@ class Settings(BaseSettings):
                 raise ValueError("the secret must decode to at least 24 bytes")
         return value
 
+    # --- staff console (/console), /metrics and logs ---
+    case_target_minutes: int = Field(default=60, ge=1)  # an open case older than this is shown as late
+    # Projected Meta cost per delivered message by template category, in `message_price_currency`.
+    # The defaults are examples of India rates; take yours from Meta's pricing page.
+    message_prices: str = "utility=0.115,marketing=0.7846,authentication=0.115,service=0"
+    message_price_currency: str = "INR"
+    metrics_public: bool = False  # False: GET /metrics needs the API key as a bearer token
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
+    staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
     @field_validator("holidays")
     @classmethod
     def _dates(cls, value: str) -> str:
@@ -192,6 +202,21 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[a-z0-9-]+", value) or any(w in value for w in SHIPROCKET_FORBIDDEN):
             raise ValueError(f"lowercase letters, digits and '-', without any of {SHIPROCKET_FORBIDDEN}")
         return value
+
+    @field_validator("message_prices")
+    @classmethod
+    def _prices(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            category, _, price = part.partition("=")
+            if not category.strip() or float(price) < 0:
+                raise ValueError("category=price pairs, e.g. utility=0.115,marketing=0.7846")
+        return value
+
+    @property
+    def message_price_table(self) -> dict[str, float]:
+        """Price per message by lower-case template category."""
+        pairs = (p.strip().partition("=") for p in self.message_prices.split(",") if p.strip())
+        return {c.strip().lower(): float(v) for c, _, v in pairs}
 
     @property
     def holiday_dates(self) -> frozenset[date]:

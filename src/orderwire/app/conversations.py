@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from orderwire import bot
-from orderwire.app import codec, templates
+from orderwire.app import codec, escalations, templates
 from orderwire.app.runtime import Runtime
 from orderwire.bot.chat import CLOSED_STAGES, Chat, OrderBrief, is_open, order_named
 from orderwire.domain.consent import confirmation, consent_change
@@ -76,6 +76,8 @@ def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, not
                     "error_detail": str(first.get("title") or first.get("message") or "")[:500],
                 }
             conn.execute(messages.update().where(messages.c.id == row.id).values(**update))
+            if status.status == "failed":  # staff console: a message that failed for good is a case
+                escalations.open_message_case(conn, int(row.id), now)
         for change in parsed.templates:
             templates.record_update(conn, rt.shop_id, change, now)
         for message in parsed.messages:

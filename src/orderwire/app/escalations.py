@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from orderwire.app import outbound
 from orderwire.app.runtime import Runtime
 from orderwire.store import queries
-from orderwire.store.tables import escalations, orders
+from orderwire.store.tables import escalations, messages, orders
 
 
 def open_case(
@@ -44,8 +44,8 @@ def open_case(
     return opened
 
 
-def resolve(rt: Runtime, case_id: int) -> bool:
-    """Mark an open escalation of this shop resolved; False when there is no such open case."""
+def resolve(rt: Runtime, case_id: int, by: int | None = None) -> bool:
+    """Mark an open escalation of this shop resolved (by a staff user, if known); False when not open."""
     with rt.engine.begin() as conn:
         done = conn.execute(
             escalations.update()
@@ -54,7 +54,7 @@ def resolve(rt: Runtime, case_id: int) -> bool:
                 escalations.c.shop_id == rt.shop_id,
                 escalations.c.status == "open",
             )
-            .values(status="resolved")
+            .values(status="resolved", resolved_at=rt.clock(), resolved_by=by)
         ).rowcount
     return bool(done)
 
@@ -84,3 +84,31 @@ def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]
         }
         for r in rows
     ]
+
+
+def open_message_case(conn: sa.Connection, message_id: int, now: datetime) -> bool:
+    """A message that failed for good becomes a case ('message_failed'), once per message.
+
+    Only messages about an order can be cases (a case belongs to an order); in the caller's transaction.
+    """
+    row = conn.execute(
+        sa.select(
+            messages.c.shop_id,
+            messages.c.order_pk,
+            messages.c.kind,
+            messages.c.template,
+            messages.c.error_code,
+            messages.c.error_detail,
+        ).where(messages.c.id == message_id)
+    ).first()
+    if row is None or row.order_pk is None:
+        return False
+    detail = {
+        "message_id": message_id,
+        "kind": row.kind,
+        "template": row.template,
+        "error_code": row.error_code,
+        "error": (row.error_detail or "")[:300],
+    }
+    key = f"message_failed:{message_id}"
+    return open_case(conn, row.shop_id, int(row.order_pk), "", "message_failed", key, detail, now)

@@ -595,3 +595,28 @@ def apply_turn(
         _set_timer(conn, rt, turn.order, order_pk, timer, now)
     if turn.sends:
         rt.wake()
+
+
+# --- staff console: staff messages go through the same path as the bot's and the lifecycle's ---
+def send_staff_session_message(
+    conn: sa.Connection, rt: Runtime, order_pk: int, outgoing: Outgoing, now: datetime
+) -> None:
+    """Store a session message written by staff for the order's customer (checked, once per key)."""
+    row = conn.execute(sa.select(orders).where(orders.c.id == order_pk, orders.c.shop_id == rt.shop_id)).one()
+    customer_id = int(row.customer_id)
+    order = order_from_json(row.state)
+    opted_out = queries.opted_out(conn, customer_id)
+    _create_session_message(conn, rt, order, outgoing, order_pk, customer_id, opted_out, now)
+    rt.wake()
+
+
+def send_staff_template(
+    conn: sa.Connection, rt: Runtime, order_pk: int, intent: MessageIntent, now: datetime
+) -> None:
+    """Store a template message chosen by staff, composed from the order as the lifecycle composes it."""
+    row = conn.execute(sa.select(orders).where(orders.c.id == order_pk, orders.c.shop_id == rt.shop_id)).one()
+    customer_id = int(row.customer_id)
+    order = order_from_json(row.state)
+    opted_out = queries.opted_out(conn, customer_id)
+    _create_message(conn, rt, order, intent, order_pk, str(row.tracking_token), customer_id, opted_out, now)
+    rt.wake()

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from dbos import DBOS, Queue, SetWorkflowID
 
-from orderwire.app import escalations, templates
+from orderwire.app import escalations, metrics, templates
 from orderwire.app.runtime import Runtime, current
 from orderwire.integrations.whatsapp.client import TEMPLATE_STATUS_FOR_CODE, SendResult, Verdict
 from orderwire.store import queries
@@ -143,7 +143,11 @@ def attempt_send(message_id: int, attempt: int) -> str:
     if payload is None:
         return "held"
     pacer_for(rt).wait()
+    started = time.monotonic()
     result = rt.whatsapp.send(payload)
+    metrics.record_send(
+        time.monotonic() - started, "" if result.verdict is Verdict.SENT else result.error_code
+    )
     return record_result(rt, row, result, attempt, payload)
 
 
@@ -198,6 +202,8 @@ def record_result(
                 "WhatsApp refused the access token (%s): renew ORDERWIRE_WHATSAPP_TOKEN", result.error_code
             )
         conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
+        if status == "failed":
+            escalations.open_message_case(conn, int(row.id), now)
     if status != "retrying":
         rt.wake()  # the customer's next message may go now
     if result.verdict is Verdict.SENT:
@@ -210,11 +216,13 @@ def give_up(message_id: int) -> None:
     """After the last attempt: failed, and visible as needing attention."""
     rt = current()
     with rt.engine.begin() as conn:
-        conn.execute(
+        failed = conn.execute(
             messages.update()
             .where(messages.c.id == message_id, messages.c.status.in_(SENDABLE))
             .values(status="failed", needs_attention=True, updated_at=rt.clock())
-        )
+        ).rowcount
+        if failed:
+            escalations.open_message_case(conn, message_id, rt.clock())
 
 
 def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = None) -> int:

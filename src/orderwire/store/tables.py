@@ -313,3 +313,50 @@ return_photos = sa.Table(
     sa.UniqueConstraint("shop_id", "wamid", name="uq_return_photos_shop_wamid"),
 )
 # --- end returns ---
+# --- staff console (migration 0010): staff users, their sessions, login failures, case notes ---
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, default=""),
+    sa.Column("role", sa.String(16), nullable=False),  # admin | agent
+    sa.Column("password_hash", sa.String(200), nullable=False),  # argon2id
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    # sha256 of the cookie's random 256-bit id: a copy of this table logs no one in.
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),  # sha256 of email + client address
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_login_failures_key_at", "key_hash", "at"),
+)
+
+case_notes = sa.Table(
+    "case_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.ForeignKey("escalations.id"), nullable=False, index=True),
+    sa.Column("user_id", sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+escalations.append_column(sa.Column("assignee_id", sa.ForeignKey("users.id")))
+escalations.append_column(sa.Column("resolved_at", UTCDateTime))
+escalations.append_column(sa.Column("resolved_by", sa.ForeignKey("users.id")))

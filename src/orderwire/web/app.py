@@ -17,7 +17,7 @@ from orderwire import __version__
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import Service, build_runtime
 from orderwire.settings import Settings
-from orderwire.web import api, outbound_api, sandbox, tracking, webhooks
+from orderwire.web import api, console, outbound_api, sandbox, tracking, webhooks
 from orderwire.web import returns as return_labels  # returns
 from orderwire.web.limits import BodyLimit, PublicRateLimit
 
@@ -60,6 +60,7 @@ def create_app(
     if rt.settings.sandbox:
         app.include_router(sandbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    console.install(app)  # staff console (/console) and /metrics
 
     @app.exception_handler(sa.exc.OperationalError)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
