@@ -775,6 +775,45 @@ STAGES_COARSE = (
 )
 
 
+def send_moments(dbos_url: str, dbos_schema: str) -> dict[int, dict[str, float]]:
+    """Per message id, when its send workflow was enqueued and dequeued (DBOS workflow_status) and when
+    its first send step started (operation_outputs), as wall-clock seconds. Enqueue and dequeue are left
+    out where DBOS stamps them in whole seconds (SQLite under Python < 3.12)."""
+    from orderwire.store.db import sqlalchemy_url
+
+    found: dict[int, dict[str, float]] = {}
+    engine = sa.create_engine(sqlalchemy_url(dbos_url))
+    prefix = f"{dbos_schema}." if dbos_schema else ""
+    coarse = dbos_url.startswith("sqlite") and sys.version_info < (3, 12)
+    try:
+        with engine.connect() as conn:
+            for wf, created, started in (
+                []
+                if coarse
+                else conn.execute(
+                    sa.text(
+                        f"SELECT workflow_uuid, created_at, started_at_epoch_ms FROM {prefix}workflow_status "  # noqa: S608
+                        "WHERE workflow_uuid LIKE 'send-%'"
+                    )
+                )
+            ):
+                if started is not None:
+                    m = found.setdefault(int(wf.removeprefix("send-")), {})
+                    m["enqueued"], m["dequeued"] = created / 1000, started / 1000
+            for wf, step_started in conn.execute(
+                sa.text(
+                    f"SELECT workflow_uuid, MIN(started_at_epoch_ms) FROM {prefix}operation_outputs "  # noqa: S608
+                    "WHERE workflow_uuid LIKE 'send-%' AND function_name LIKE '%attempt_send%' "
+                    "GROUP BY workflow_uuid"
+                )
+            ):
+                if step_started is not None:
+                    found.setdefault(int(wf.removeprefix("send-")), {})["step"] = step_started / 1000
+    finally:
+        engine.dispose()
+    return found
+
+
 def stage_breakdown(
     database_url: str,
     dbos_url: str,
@@ -813,36 +852,11 @@ def stage_breakdown(
                     by_message[int(message_id)] = moments[order_id]
     finally:
         engine.dispose()
-    engine = sa.create_engine(sqlalchemy_url(dbos_url))
-    prefix = f"{dbos_schema}." if dbos_schema else ""
     coarse = dbos_url.startswith("sqlite") and sys.version_info < (3, 12)
-    try:
-        with engine.connect() as conn:
-            for wf, created, started in (
-                []
-                if coarse
-                else conn.execute(
-                    sa.text(
-                        f"SELECT workflow_uuid, created_at, started_at_epoch_ms FROM {prefix}workflow_status "  # noqa: S608
-                        "WHERE workflow_uuid LIKE 'send-%'"
-                    )
-                )
-            ):
-                m = by_message.get(int(wf.removeprefix("send-")))
-                if m is not None and started is not None:
-                    m["enqueued"], m["dequeued"] = created / 1000, started / 1000
-            for wf, step_started in conn.execute(
-                sa.text(
-                    f"SELECT workflow_uuid, MIN(started_at_epoch_ms) FROM {prefix}operation_outputs "  # noqa: S608
-                    "WHERE workflow_uuid LIKE 'send-%' AND function_name LIKE '%attempt_send%' "
-                    "GROUP BY workflow_uuid"
-                )
-            ):
-                m = by_message.get(int(wf.removeprefix("send-")))
-                if m is not None and step_started is not None:
-                    m["step"] = step_started / 1000
-    finally:
-        engine.dispose()
+    for message_id, moments_of_send in send_moments(dbos_url, dbos_schema).items():
+        m = by_message.get(message_id)
+        if m is not None:
+            m.update(moments_of_send)
     rows = []
     for label, start, end in (
         *(STAGES_COARSE if coarse else STAGES),

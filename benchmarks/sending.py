@@ -52,6 +52,8 @@ from confirmation import (
     database,
     machine_busy_seconds,
     order_body,
+    percentile,
+    send_moments,
     source_fingerprint,
 )
 
@@ -129,6 +131,58 @@ def insert_due_messages(database_url: str, count: int, first_digits: int, run_ta
         engine.dispose()
 
 
+SEND_STAGES = (
+    ("pump: rows committed -> enqueued", "committed", "enqueued"),
+    ("DBOS queue: enqueued -> dequeued", "enqueued", "dequeued"),
+    ("worker: dequeued -> step started", "dequeued", "step"),
+    ("step: started -> request at Graph", "step", "arrived"),
+    ("total: committed -> request at Graph", "committed", "arrived"),
+)
+
+
+def send_stages(
+    database_url: str,
+    dbos_url: str,
+    dbos_schema: str,
+    run_tag: str,
+    arrived: dict[str, float],
+    committed: float,
+) -> str:
+    """Where the messages waited, from the timestamps the service stored: per stage the median and p99
+    lag, and per moment the rate at which messages passed it (the slowest one is the bottleneck)."""
+    from orderwire.store.db import sqlalchemy_url
+    from orderwire.store.tables import customers, messages
+
+    moments: dict[int, dict[str, float]] = {}
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as conn:
+            for message_id, number in conn.execute(
+                sa.select(messages.c.id, customers.c.phone)
+                .join(customers, customers.c.id == messages.c.customer_id)
+                .where(messages.c.key.like(f"bench:{run_tag}:%"))
+            ):
+                at = arrived.get(str(number).lstrip("+"))
+                moments[int(message_id)] = {"committed": committed, **({"arrived": at} if at else {})}
+    finally:
+        engine.dispose()
+    for message_id, seen in send_moments(dbos_url, dbos_schema).items():
+        if message_id in moments:
+            moments[message_id].update(seen)
+    lines = [f"   {'stage':<38} {'p50 ms':>9} {'p99 ms':>9}"]
+    for label, start, end in SEND_STAGES:
+        spans = [(m[end] - m[start]) * 1000 for m in moments.values() if start in m and end in m]
+        if spans:
+            lines.append(f"   {label:<38} {percentile(spans, 50):>9.1f} {percentile(spans, 99):>9.1f}")
+    rates = []
+    for moment in ("enqueued", "dequeued", "step", "arrived"):
+        times = sorted(m[moment] for m in moments.values() if moment in m)
+        if len(times) > 1:
+            rates.append(f"{moment} {(len(times) - 1) / ((times[-1] - times[0]) or 1e-9):.1f}/s")
+    lines.append(f"   messages passed each moment at: {', '.join(rates)} (first to last)")
+    return "\n".join(lines)
+
+
 def wait_for(graph: FakeGraph, targets: Sequence[str], timeout: float, service: Service) -> None:
     deadline = time.monotonic() + timeout
     while graph.count_arrived(targets) < len(targets) and time.monotonic() < deadline:
@@ -167,15 +221,26 @@ def run(args: argparse.Namespace) -> bool:
                 mine = bench_cpu_seconds(graph) - me0
                 busy = machine_busy_seconds() - busy0
                 log = service.log_counts()
+                service.stop()
+                by_phone, accepted, rejected = graph.snapshot()
+                firsts_by_phone = {t: min(a.at for a in by_phone[t]) for t in targets if t in by_phone}
+                sqlite = args.db == "sqlite"
+                stages = send_stages(
+                    url,
+                    f"sqlite:///{tmp}/orderwire.dbos.sqlite" if sqlite else url,
+                    "" if sqlite else "dbos",
+                    tag,
+                    firsts_by_phone,
+                    committed,
+                )
             finally:
                 if service is not None:
                     service.stop()
     finally:
         graph.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    by_phone, accepted, rejected = graph.snapshot()
     every = [a.at for arrivals in by_phone.values() for a in arrivals]
-    firsts = [min(a.at for a in by_phone[t]) for t in targets if t in by_phone]
+    firsts = list(firsts_by_phone.values())
     lost = len(targets) - len(firsts)
     duplicates = sum(len(by_phone[t]) - 1 for t in targets if t in by_phone)
     refused = len(targets) - len(accepted.intersection(targets))
@@ -203,6 +268,7 @@ def run(args: argparse.Namespace) -> bool:
                 f"   server log: {log[0]} errors, {log[1]} warnings; benchmark itself {mine:.1f} s, other"
                 f" processes on the machine {busy - cpu - mine - (0.0 if math.isnan(pg) else pg):.1f} s"
                 f" (of {os.cpu_count()} x {wall:.1f} s wall)",
+                stages,
             ]
         ),
         flush=True,
