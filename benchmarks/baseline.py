@@ -92,7 +92,7 @@ def serve_app(port: int, graph_url: str) -> None:
         if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, ""), sign(raw)):
             return JSONResponse({"error": "bad signature"}, status_code=401)
         try:
-            placed = OrderIn.model_validate_json(raw).to_event(time_now()).order
+            placed = OrderIn.model_validate_json(raw).to_event(datetime.now(UTC)).order
         except ValueError as exc:
             return JSONResponse({"error": str(exc)[:200]}, status_code=422)
         message = compose(MessageKind.CONFIRMATION, placed, "", secrets.token_urlsafe(16))
@@ -107,11 +107,6 @@ def serve_app(port: int, graph_url: str) -> None:
 
     app = Starlette(routes=[Route("/orders", order, methods=["POST"]), Route("/healthz", healthz)])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def time_now() -> datetime:
-    """Now, aware (the order schema stamps the order with it)."""
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------------------

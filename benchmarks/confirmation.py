@@ -13,7 +13,9 @@ What it does, for each run:
    minus the moment the API request was sent; it also reports the API's acknowledgement latency,
    throughput, lost and duplicate confirmations and the CPU the server process used (/proc/<pid>/stat),
    with PostgreSQL the CPU of the backends serving the run's database, and how busy the rest of the
-   machine was (it is shared: compare runs only when that number is small);
+   machine was (it is shared: compare runs only when that number is small); for overload, the
+   confirmations per second while orders were offered, the backlog when the offer stopped and the rate
+   it drained at afterwards (benchmarks/overload.py runs this at twice the sustainable rate);
 5. unless --no-breakdown, splits the latency into stages from the timestamps the service itself wrote
    (jobs, DBOS workflow_status and operation_outputs), which shows where orders wait.
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
+import functools
 import json
 import math
 import os
@@ -86,19 +86,19 @@ def shiprocket_post(i: int, tag: str) -> Post:
     return Post("/webhooks/shiprocket", json.dumps(body).encode(), {"x-api-key": SHIPROCKET_TOKEN})
 
 
-_statuses: dict[str, object] = {}
+@functools.cache
+def status_fixture() -> str:
+    """Meta's documented status webhook, as JSON text (read once)."""
+    from tests.support.couriers import fixture
+
+    return json.dumps(fixture("whatsapp", "statuses.json"))
 
 
 def whatsapp_status_post(i: int, tag: str) -> Post:
     """Meta's documented status webhook: one 'delivered' status, its own wamid, signed with the app secret."""
-    from tests.support.couriers import fixture
-
     from orderwire.integrations.whatsapp.webhook import SIGNATURE_HEADER, signature_for
 
-    if not _statuses:
-        _statuses["body"] = fixture("whatsapp", "statuses.json")
-    body = copy.deepcopy(_statuses["body"])
-    assert isinstance(body, dict)
+    body = json.loads(status_fixture())
     value = body["entry"][0]["changes"][0]["value"]
     status = value["statuses"][0]
     status.update(id=f"wamid.{tag}{i:09d}", timestamp=str(int(time.time())), recipient_id=f"9198{i:08d}")

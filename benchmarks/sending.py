@@ -70,12 +70,12 @@ def busiest_window(times: Sequence[float], width: float = 1.0) -> tuple[int, flo
     return best, start
 
 
-def phone(i: int, tag: int) -> str:
+def phone(i: int, prefix: int) -> str:
     """A distinct Indian mobile number per message of one run (+9197... measured, +9196... warm-up)."""
-    return f"+91{tag}{i:08d}"
+    return f"+91{prefix}{i:08d}"
 
 
-def insert_due_messages(database_url: str, count: int, first_digits: int, run_tag: str) -> float:
+def insert_due_messages(database_url: str, count: int, prefix: int, run_tag: str) -> float:
     """`count` customers with one due confirmation each, as the order pipeline stores them; returns the
     wall-clock time of the commit (the messages are due from then on)."""
     from orderwire.bootstrap import DEFAULT_SHOP
@@ -90,7 +90,7 @@ def insert_due_messages(database_url: str, count: int, first_digits: int, run_ta
     people: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for i in range(count):
-        number = phone(i, first_digits)
+        number = phone(i, prefix)
         order = OrderIn(**order_body(i, number, run_tag)).to_event(now).order
         outbound = compose(MessageKind.CONFIRMATION, order, "", secrets.token_urlsafe(16))
         people.append(
@@ -119,7 +119,7 @@ def insert_due_messages(database_url: str, count: int, first_digits: int, run_ta
                 number: customer_id
                 for customer_id, number in conn.execute(
                     sa.select(customers.c.id, customers.c.phone).where(
-                        customers.c.phone.like(f"+91{first_digits}%")
+                        customers.c.phone.like(f"+91{prefix}%")
                     )
                 )
             }
