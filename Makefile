@@ -41,6 +41,7 @@ bench: install
 	-$(BIN)/python benchmarks/ingestion.py --db postgres --webhook shiprocket
 	-$(BIN)/python benchmarks/sending.py --db sqlite --limit 80
 	-$(BIN)/python benchmarks/sending.py --db postgres --limit 80
+	-$(BIN)/python benchmarks/pacer.py --threads 32 --limit 80
 	-$(BIN)/python benchmarks/baseline.py
 	-$(BIN)/python benchmarks/overload.py --db sqlite --sustainable 60
 	-$(BIN)/python benchmarks/overload.py --db postgres --sustainable 45
