@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> bool:
         f"  p99 {percentile(lags, 99):.1f} ms  max {max(lags, default=float('nan')):.1f} ms",
         flush=True,
     )
-    return arrived_peak <= args.limit and len(arrivals) == args.requests
+    return bool(arrived_peak <= args.limit and len(arrivals) == args.requests)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
