@@ -63,7 +63,7 @@ def busiest_window(times: Sequence[float], width: float = 1.0) -> tuple[int, flo
     ordered = sorted(times)
     best, start, lo = 0, math.nan, 0
     for hi, t in enumerate(ordered):
-        while ordered[lo] <= t - width:
+        while ordered[lo] + width <= t:  # the same float arithmetic as "t < start + width"
             lo += 1
         if hi - lo + 1 > best:
             best, start = hi - lo + 1, ordered[lo]
