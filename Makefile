@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,26 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-## Confirmation latency and throughput (see docs/benchmarks.md).
+## Benchmarks on loopback (see docs/benchmarks.md; each script also runs alone, --help lists its options).
+## Confirmation latency, webhook ingestion, sending vs the per-number limit, the no-database ceiling,
+## overload and drain. The soak (100,000 orders, hours) runs only with `make soak`. A "-" line goes on
+## when its script reports a failed check (exit 1), so one finding does not hide the other results.
 bench: install
 	$(BIN)/python benchmarks/confirmation.py --db sqlite
 	$(BIN)/python benchmarks/confirmation.py --db postgres
+	-$(BIN)/python benchmarks/ingestion.py --db sqlite --webhook shiprocket
+	-$(BIN)/python benchmarks/ingestion.py --db postgres --webhook shiprocket
+	-$(BIN)/python benchmarks/sending.py --db sqlite --limit 80
+	-$(BIN)/python benchmarks/sending.py --db postgres --limit 80
+	-$(BIN)/python benchmarks/pacer.py --threads 32 --limit 80
+	-$(BIN)/python benchmarks/baseline.py
+	-$(BIN)/python benchmarks/overload.py --db sqlite --sustainable 60
+	-$(BIN)/python benchmarks/overload.py --db postgres --sustainable 45
+
+## 100,000 orders through every stage on SQLite and PostgreSQL, memory sampled (hours).
+soak: install
+	-$(BIN)/python benchmarks/soak.py --db sqlite --orders 100000
+	-$(BIN)/python benchmarks/soak.py --db postgres --orders 100000
 
 clean:
 	rm -rf $(VENV) orderwire.db* orderwire.dbos.sqlite*

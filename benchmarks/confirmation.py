@@ -13,7 +13,9 @@ What it does, for each run:
    minus the moment the API request was sent; it also reports the API's acknowledgement latency,
    throughput, lost and duplicate confirmations and the CPU the server process used (/proc/<pid>/stat),
    with PostgreSQL the CPU of the backends serving the run's database, and how busy the rest of the
-   machine was (it is shared: compare runs only when that number is small);
+   machine was (it is shared: compare runs only when that number is small); for overload, the
+   confirmations per second while orders were offered, the backlog when the offer stopped and the rate
+   it drained at afterwards (benchmarks/overload.py runs this at twice the sustainable rate);
 5. unless --no-breakdown, splits the latency into stages from the timestamps the service itself wrote
    (jobs, DBOS workflow_status and operation_outputs), which shows where orders wait.
 
@@ -30,6 +32,7 @@ import asyncio
 import collections
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing as mp
@@ -46,7 +49,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as MpEvent
@@ -306,7 +309,14 @@ def machine_busy_seconds() -> float:
 class Service:
     """`orderwire serve` as a separate process, in its own session (Ctrl-C here is ours to handle)."""
 
-    def __init__(self, database_url: str, graph_url: str, tmp: Path, command: Sequence[str]) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        graph_url: str,
+        tmp: Path,
+        command: Sequence[str],
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "server.log"
@@ -324,6 +334,7 @@ class Service:
             "ORDERWIRE_WHATSAPP_RATE_PER_SECOND": "1000",
             "ORDERWIRE_QUIET_HOURS_START": "0",
             "ORDERWIRE_QUIET_HOURS_END": "0",
+            **(extra_env or {}),  # e.g. a webhook secret, or the per-number rate a benchmark measures
         }
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -350,11 +361,14 @@ class Service:
             time.sleep(0.1)
         raise RuntimeError(f"service not healthy within {timeout}s:\n{self.log_tail()}")
 
-    def cpu_seconds(self) -> float:
+    def pids(self) -> list[int]:
         """The web process and its live child processes (`serve` runs its worker as a child)."""
-        pids = [self.proc.pid, *child_pids(self.proc.pid)]
+        return [self.proc.pid, *child_pids(self.proc.pid)]
+
+    def cpu_seconds(self) -> float:
+        """CPU of the web process and its live child processes."""
         total = 0.0
-        for pid in pids:
+        for pid in self.pids():
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                 total += proc_cpu_seconds(pid)
         return total
@@ -416,12 +430,41 @@ def order_body(i: int, phone: str, tag: str) -> dict[str, Any]:
 class Sent:
     """One API request of the measured phase."""
 
-    phone: str
+    phone: str  # the order's customer; for other requests, a label of the benchmark's choosing
     scheduled: float  # wall clock when it should have been sent
     sent: float = math.nan  # wall clock just before the request was written
     acked: float = math.nan  # wall clock when the answer was read
     status: int = 0
     error: str = ""
+
+
+@dataclass(frozen=True)
+class Post:
+    """One request to send: path, exact body bytes, and headers of its own (e.g. a webhook signature)."""
+
+    path: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def one_connection_client(base_url: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
+    """An async client on a single keep-alive connection, authorised for the order API."""
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30.0, limits=limits, verify=tls)
+
+
+async def send_one(client: httpx.AsyncClient, record: Sent, post: Post) -> None:
+    """POST and note when it was written and answered; any answer but 2xx is an error."""
+    record.sent = time.time()
+    try:
+        response = await client.post(post.path, content=post.body, headers=post.headers)
+        record.status = response.status_code
+        if not 200 <= response.status_code < 300:
+            record.error = f"HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        record.error = type(exc).__name__
+    record.acked = time.time()
 
 
 class Senders:
@@ -437,14 +480,14 @@ class Senders:
         self._base_url = base_url
         self._concurrency = concurrency
         self._tls = ssl.create_default_context()  # unused on http://, but built once, not per client
-        self._idle: list[asyncio.Queue[tuple[Sent, bytes] | None]] = []
-        self._backlog: collections.deque[tuple[Sent, bytes]] = collections.deque()
+        self._idle: list[asyncio.Queue[tuple[Sent, Post] | None]] = []
+        self._backlog: collections.deque[tuple[Sent, Post]] = collections.deque()
         self._tasks: list[asyncio.Task[None]] = []
         self._all_idle = asyncio.Event()
 
     async def __aenter__(self) -> Senders:
         for _ in range(self._concurrency):
-            inbox: asyncio.Queue[tuple[Sent, bytes] | None] = asyncio.Queue(maxsize=1)
+            inbox: asyncio.Queue[tuple[Sent, Post] | None] = asyncio.Queue(maxsize=1)
             self._idle.append(inbox)
             self._tasks.append(asyncio.create_task(self._run(inbox)))
         return self
@@ -454,65 +497,77 @@ class Senders:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def submit(self, record: Sent, body: bytes) -> None:
+    def submit(self, record: Sent, post: Post) -> None:
         """Send now on an idle connection, or as soon as one is free (the wait is the send lag)."""
         self._all_idle.clear()
         if self._idle:
-            self._idle.pop().put_nowait((record, body))
+            self._idle.pop().put_nowait((record, post))
         else:
-            self._backlog.append((record, body))
+            self._backlog.append((record, post))
 
     async def drain(self) -> None:
         """Wait until every submitted request has been answered."""
         if len(self._idle) < self._concurrency or self._backlog:
             await self._all_idle.wait()
 
-    async def _run(self, inbox: asyncio.Queue[tuple[Sent, bytes] | None]) -> None:
-        headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(
-            base_url=self._base_url, headers=headers, timeout=30.0, limits=limits, verify=self._tls
-        ) as client:
+    async def _run(self, inbox: asyncio.Queue[tuple[Sent, Post] | None]) -> None:
+        async with one_connection_client(self._base_url, self._tls) as client:
             while (item := await inbox.get()) is not None:
                 while item is not None:
-                    await self._send(client, *item)
+                    await send_one(client, *item)
                     item = self._backlog.popleft() if self._backlog else None
                 self._idle.append(inbox)
                 if len(self._idle) == self._concurrency:
                     self._all_idle.set()
 
-    @staticmethod
-    async def _send(client: httpx.AsyncClient, record: Sent, body: bytes) -> None:
-        record.sent = time.time()
-        try:
-            response = await client.post("/api/v1/orders", content=body)
-            record.status = response.status_code
-            if response.status_code != 202:
-                record.error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            record.error = type(exc).__name__
-        record.acked = time.time()
 
-
-async def replay(
-    base_url: str, bodies: list[dict[str, Any]], phones: list[str], rate: float, concurrency: int
+async def replay_posts(
+    base_url: str, posts: Sequence[Post], labels: Sequence[str], rate: float, concurrency: int
 ) -> list[Sent]:
     """Open loop: request i is due at start + i/rate, whatever happened to the others; at most
     `concurrency` are in flight, and a request that finds them all busy waits (reported as send lag)."""
-    payloads = [json.dumps(body).encode() for body in bodies]
     records: list[Sent] = []
     async with Senders(base_url, concurrency) as senders:
         loop = asyncio.get_running_loop()
         start_mono = loop.time() + 0.2
         start_wall = time.time() + (start_mono - loop.time())
-        for i, (payload, phone) in enumerate(zip(payloads, phones, strict=True)):
+        for i, (post, label) in enumerate(zip(posts, labels, strict=True)):
             delay = start_mono + i / rate - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            record = Sent(phone=phone, scheduled=start_wall + i / rate)
+            record = Sent(phone=label, scheduled=start_wall + i / rate)
             records.append(record)
-            senders.submit(record, payload)
+            senders.submit(record, post)
         await senders.drain()
+    return records
+
+
+async def replay(
+    base_url: str, bodies: list[dict[str, Any]], phones: list[str], rate: float, concurrency: int
+) -> list[Sent]:
+    """Open-loop replay of orders to POST /api/v1/orders (see replay_posts)."""
+    posts = [Post("/api/v1/orders", json.dumps(body).encode()) for body in bodies]
+    return await replay_posts(base_url, posts, phones, rate, concurrency)
+
+
+async def closed_loop(
+    base_url: str, make: Callable[[int], Post], concurrency: int, duration: float, limit: int
+) -> list[Sent]:
+    """Closed loop: `concurrency` connections each send their next request as soon as the last is
+    answered, for `duration` seconds or until `limit` requests were started, whichever comes first."""
+    tls = ssl.create_default_context()
+    records: list[Sent] = []
+    counter = itertools.count()
+    end = time.monotonic() + duration
+
+    async def one_connection() -> None:
+        async with one_connection_client(base_url, tls) as client:
+            while time.monotonic() < end and (i := next(counter)) < limit:
+                record = Sent(phone=str(i), scheduled=time.time())
+                records.append(record)
+                await send_one(client, record, make(i))
+
+    await asyncio.gather(*(one_connection() for _ in range(concurrency)))
     return records
 
 
@@ -579,6 +634,12 @@ class RunResult:
     log_errors: int = 0
     log_warnings: int = 0
     timeline: list[tuple[int, int, float]] = field(default_factory=list)
+    # Overload and drain: confirmations per second while orders were offered and after the last was sent.
+    offer_s: float = math.nan  # first send -> last send
+    under_load_per_s: float = math.nan
+    backlog_at_stop: int = 0  # orders sent but not yet confirmed when the last order was sent
+    drain_per_s: float = math.nan  # confirmations after the last send / (last confirmation - last send)
+    confirmed_timeline: list[tuple[int, int]] = field(default_factory=list)  # confirmations per 5 s
     stages: list[tuple[str, float, float, float]] = field(default_factory=list)
 
 
@@ -615,7 +676,12 @@ def analyse(
     duplicates = sum(max(0, len(arrivals.get(to, ())) - 1) for to in ours)
     strangers = sum(len(v) for k, v in arrivals.items() if k not in ours and not k.startswith("9199"))
     acks = [r.acked - r.sent for r in records if r.status == 202]
-    span = (max(r.sent for r in records) - first_sent) or 1e-9
+    last_sent = max(r.sent for r in records)
+    span = (last_sent - first_sent) or 1e-9
+    during = sum(1 for at in confirmed.values() if at <= last_sent)
+    after = len(confirmed) - during
+    last_confirmed = max(confirmed.values(), default=last_sent)
+    per_window = collections.Counter(int((at - first_sent) // 5) * 5 for at in confirmed.values())
     errors: dict[str, int] = {}
     for r in records:
         if r.status != 202:
@@ -643,6 +709,11 @@ def analyse(
         api_errors=sum(errors.values()),
         errors=errors,
         timeline=[(s, len(v), statistics.median(v) * 1000) for s, v in sorted(by_window.items())],
+        offer_s=span,
+        under_load_per_s=during / span,
+        backlog_at_stop=len(records) - during,
+        drain_per_s=after / (last_confirmed - last_sent) if after else math.nan,
+        confirmed_timeline=sorted(per_window.items()),
     )
 
 
@@ -667,6 +738,8 @@ def describe(r: RunResult, show_timeline: bool) -> str:
         f"  (send lag p99 {r.send_lag_p99_ms:.1f} ms, offered {r.offered_per_s:.1f}/s)",
         f"   throughput {r.throughput_per_s:.1f} confirmations/s   lost {r.lost}   duplicates {r.duplicates}"
         f"   unexpected {r.unexpected}   API errors {r.api_errors}{f' ({errors})' if errors else ''}",
+        f"   while offered ({r.offer_s:.0f} s): {r.under_load_per_s:.1f} confirmations/s; backlog when the"
+        f" offer stopped {r.backlog_at_stop}; drained after it at {r.drain_per_s:.1f}/s",
         f"   server log during the run: {r.log_errors} errors, {r.log_warnings} warnings",
         f"   server CPU {r.server_cpu_s:.1f} s = {r.cpu_ms_per_order:.2f} ms/order"
         f" ({r.server_cores:.0%} of one core){pg}",
@@ -676,6 +749,8 @@ def describe(r: RunResult, show_timeline: bool) -> str:
     if show_timeline:
         lines.append("   sent at +s: orders, median latency ms")
         lines += [f"     +{s:>4}s  {n:>5}  {m:>8.0f}" for s, n, m in r.timeline]
+        lines.append("   confirmed at +s: confirmations in those 5 s (per second)")
+        lines += [f"     +{s:>4}s  {n:>5}  ({n / 5:.1f}/s)" for s, n in r.confirmed_timeline]
     if r.stages:
         lines.append(describe_breakdown(r.stages))
     return "\n".join(lines)
@@ -700,6 +775,45 @@ STAGES_COARSE = (
     ("pump+DBOS: applied -> step started", "applied", "step"),
     STAGES[-1],
 )
+
+
+def send_moments(dbos_url: str, dbos_schema: str) -> dict[int, dict[str, float]]:
+    """Per message id, when its send workflow was enqueued and dequeued (DBOS workflow_status) and when
+    its first send step started (operation_outputs), as wall-clock seconds. Enqueue and dequeue are left
+    out where DBOS stamps them in whole seconds (SQLite under Python < 3.12)."""
+    from orderwire.store.db import sqlalchemy_url
+
+    found: dict[int, dict[str, float]] = {}
+    engine = sa.create_engine(sqlalchemy_url(dbos_url))
+    prefix = f"{dbos_schema}." if dbos_schema else ""
+    coarse = dbos_url.startswith("sqlite") and sys.version_info < (3, 12)
+    try:
+        with engine.connect() as conn:
+            for wf, created, started in (
+                []
+                if coarse
+                else conn.execute(
+                    sa.text(
+                        f"SELECT workflow_uuid, created_at, started_at_epoch_ms FROM {prefix}workflow_status "  # noqa: S608
+                        "WHERE workflow_uuid LIKE 'send-%'"
+                    )
+                )
+            ):
+                if started is not None:
+                    m = found.setdefault(int(wf.removeprefix("send-")), {})
+                    m["enqueued"], m["dequeued"] = created / 1000, started / 1000
+            for wf, step_started in conn.execute(
+                sa.text(
+                    f"SELECT workflow_uuid, MIN(started_at_epoch_ms) FROM {prefix}operation_outputs "  # noqa: S608
+                    "WHERE workflow_uuid LIKE 'send-%' AND function_name LIKE '%attempt_send%' "
+                    "GROUP BY workflow_uuid"
+                )
+            ):
+                if step_started is not None:
+                    found.setdefault(int(wf.removeprefix("send-")), {})["step"] = step_started / 1000
+    finally:
+        engine.dispose()
+    return found
 
 
 def stage_breakdown(
@@ -740,36 +854,11 @@ def stage_breakdown(
                     by_message[int(message_id)] = moments[order_id]
     finally:
         engine.dispose()
-    engine = sa.create_engine(sqlalchemy_url(dbos_url))
-    prefix = f"{dbos_schema}." if dbos_schema else ""
     coarse = dbos_url.startswith("sqlite") and sys.version_info < (3, 12)
-    try:
-        with engine.connect() as conn:
-            for wf, created, started in (
-                []
-                if coarse
-                else conn.execute(
-                    sa.text(
-                        f"SELECT workflow_uuid, created_at, started_at_epoch_ms FROM {prefix}workflow_status "  # noqa: S608
-                        "WHERE workflow_uuid LIKE 'send-%'"
-                    )
-                )
-            ):
-                m = by_message.get(int(wf.removeprefix("send-")))
-                if m is not None and started is not None:
-                    m["enqueued"], m["dequeued"] = created / 1000, started / 1000
-            for wf, step_started in conn.execute(
-                sa.text(
-                    f"SELECT workflow_uuid, MIN(started_at_epoch_ms) FROM {prefix}operation_outputs "  # noqa: S608
-                    "WHERE workflow_uuid LIKE 'send-%' AND function_name LIKE '%attempt_send%' "
-                    "GROUP BY workflow_uuid"
-                )
-            ):
-                m = by_message.get(int(wf.removeprefix("send-")))
-                if m is not None and step_started is not None:
-                    m["step"] = step_started / 1000
-    finally:
-        engine.dispose()
+    for message_id, moments_of_send in send_moments(dbos_url, dbos_schema).items():
+        m = by_message.get(message_id)
+        if m is not None:
+            m.update(moments_of_send)
     rows = []
     for label, start, end in (
         *(STAGES_COARSE if coarse else STAGES),
