@@ -168,3 +168,23 @@ def test_subscriptions_come_from_the_settings() -> None:
     assert both[0].wants("shipment.delivered") and not both[0].wants("shipment.dispatched")
     assert both[2].wants("shipment.dispatched")  # no HubSpot filter: every event
     assert endpoints(Settings(outbound_webhook_urls=urls, outbound_webhook_secret="", hubspot_token="")) == []
+
+
+def test_a_rating_a_return_asked_for_and_its_refund_are_events() -> None:
+    from orderwire.domain.model import ReturnCase, ReturnStatus
+
+    delivered = _with(order(), Stage.DELIVERED)
+    rated = dataclasses.replace(delivered, rating=5, rated_at=T0 + timedelta(days=4))
+    assert _types(delivered, rated) == ["feedback.received"]
+    assert _types(rated, rated) == []  # the same rating, seen again
+    again = dataclasses.replace(rated, rating=2, rated_at=T0 + timedelta(days=5))
+    assert _types(rated, again) == ["feedback.received"]
+    asking = rated.with_return(ReturnCase("RMA-1", T0, ReturnStatus.AWAITING_PHOTOS, reason="damaged"))
+    assert _types(rated, asking) == []  # still choosing: nothing to tell yet
+    chosen = asking.with_return(dataclasses.replace(asking.returns[0], status=ReturnStatus.PICKUP_REQUESTED))
+    assert _types(asking, chosen) == ["return.requested"]
+    refunded = chosen.with_return(dataclasses.replace(chosen.returns[0], status=ReturnStatus.REFUNDED))
+    assert _types(chosen, refunded) == ["refund.processed"]
+    data = order_data(refunded)
+    assert data["rating"] == 5 and data["returns"][0]["rma"] == "RMA-1"
+    assert "feedback" not in json.dumps(data)  # what the customer wrote is never sent out

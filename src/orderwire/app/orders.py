@@ -556,6 +556,7 @@ def apply_decision(
 ) -> None:
     """Persist a Decision for the locked order `row` in the caller's transaction."""
     order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
+    outbound.order_changed(conn, rt, order_from_json(row.state), decision.order, order_pk, now)
     conn.execute(
         timeline.insert().values(
             order_pk=order_pk,
@@ -575,6 +576,7 @@ def apply_turn(
 ) -> None:
     """Persist a dialogue Turn for the locked order `row` in the caller's transaction."""
     order_pk, _, customer_id = _save_order(conn, rt, row, turn.order, now)
+    outbound.order_changed(conn, rt, order_from_json(row.state), turn.order, order_pk, now)
     conn.execute(
         timeline.insert().values(
             order_pk=order_pk,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orderwire.domain.model import STAGE_RANK, Order, Shipment, ShipmentStatus, Stage
+from orderwire.domain.model import STAGE_RANK, Order, ReturnStatus, Shipment, ShipmentStatus, Stage
 
 ORDER_CONFIRMED = "order.confirmed"
 ORDER_CANCELLED = "order.cancelled"
@@ -26,7 +26,7 @@ DELIVERY_FAILED = "delivery.failed"
 SHIPMENT_RTO = "shipment.rto"
 SHIPMENT_LOST = "shipment.lost"
 ESCALATION_OPENED = "escalation.opened"
-# Emitted by the features that own them, through app/outbound.emit.
+# From the conversation: a rating, a return the customer asked for, its refund.
 FEEDBACK_RECEIVED = "feedback.received"
 RETURN_REQUESTED = "return.requested"
 REFUND_PROCESSED = "refund.processed"
@@ -57,6 +57,7 @@ _ON_ITS_WAY = frozenset(
 )
 _RTO = frozenset({ShipmentStatus.RTO_INITIATED, ShipmentStatus.RTO_DELIVERED})
 _GONE = frozenset({ShipmentStatus.LOST, ShipmentStatus.DAMAGED})
+_RETURN_BEING_ASKED = frozenset({ReturnStatus.REQUESTED, ReturnStatus.AWAITING_PHOTOS})
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,16 @@ def changes(before: Order | None, after: Order) -> list[LifecycleEvent]:
             continue
         old = before.shipment(parcel.awb) if before is not None else None
         events += _shipment_changes(old, parcel)
+    if after.rated_at is not None and (before is None or before.rated_at != after.rated_at):
+        events.append(LifecycleEvent(FEEDBACK_RECEIVED, f"rating:{after.rated_at.isoformat()}"))
+    for case in after.returns:
+        old_case = before.return_case(case.rma) if before is not None else None
+        was_status = old_case.status if old_case is not None else ReturnStatus.REQUESTED
+        # The customer has chosen what they want: the return is asked for (photos, reason, resolution).
+        if case.status is ReturnStatus.PICKUP_REQUESTED and was_status in _RETURN_BEING_ASKED:
+            events.append(LifecycleEvent(RETURN_REQUESTED, f"return:{case.rma}", case.awb, case.opened_at))
+        if case.status is ReturnStatus.REFUNDED and was_status is not ReturnStatus.REFUNDED:
+            events.append(LifecycleEvent(REFUND_PROCESSED, f"refund:{case.rma}", case.awb))
     return events
 
 
@@ -139,6 +150,19 @@ def order_data(order: Order, awb: str = "") -> dict[str, Any]:
         data["cancel_reason"] = order.cancel_reason
     if order.delivered_at is not None:
         data["delivered_at"] = _iso(order.delivered_at)
+    if order.rating is not None:
+        data["rating"] = order.rating  # the score only: what the customer wrote stays with us
+    if order.returns:
+        data["returns"] = [
+            {
+                "rma": r.rma,
+                "status": r.status.value,
+                "reason": r.reason,
+                "resolution": r.resolution,
+                "refund": {"amount_minor": r.refund_minor, "bank_ref": r.bank_ref},
+            }
+            for r in order.returns
+        ]
     parcel = order.shipment(awb) if awb else None
     if parcel is not None:
         data["shipment"] = {
