@@ -142,7 +142,7 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
 
-    # --- Outbound webhooks and CRM (app/outbound.py, docs/notes/outbound.md) ---
+    # --- Outbound webhooks and CRM (app/outbound.py, docs/outbound-webhooks.md) ---
     # Standard Webhooks: comma-separated endpoint URLs, one signing secret `whsec_<base64>` for all of
     # them, and an optional comma-separated list of event types to send (empty: every event).
     outbound_webhook_urls: str = ""

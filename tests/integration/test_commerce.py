@@ -153,7 +153,7 @@ def test_payment_waiting_for_order_details_goes_to_staff_without_a_shop_api(
 ) -> None:
     """No shop API here: the details cannot be fetched, so staff get a case; the payment keeps waiting.
 
-    With a shop API the call fetches the order instead (see docs/notes/commerce.md for that test).
+    With a shop API the call fetches the order instead (tests/integration/test_order_details_fetch.py).
     """
     env = _env(database_url, graph, order_details_wait_seconds="1")
     with LiveService(env) as live, api(live.url) as client:

@@ -1,6 +1,6 @@
 """The numbers for a period: orders, messages, confirmation speed, WISMO, NDR funnel, COD, returns, cost.
 
-How each figure is measured (also in docs/notes/console.md):
+How each figure is measured (also in docs/console.md):
 - The period selects orders by `orders.created_at` and messages by `messages.created_at`.
 - Message funnel: an outgoing message counts as sent once Meta accepted it (accepted/sent/delivered/read),
   delivered once delivered or read, read once read; its status is the best one Meta reported.

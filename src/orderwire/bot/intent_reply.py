@@ -29,8 +29,6 @@ PREFIXES = (
     feedback.PREFIX,
     "return:",
 )
-# Below this the classifier's guess is treated as not understood.
-MIN_CONFIDENCE = 0.5
 # Two unclear messages this close together go to staff; further apart, the bot asks again.
 UNCLEAR_RUN = timedelta(hours=24)
 
@@ -88,7 +86,7 @@ def respond_text(
     if score is not None and feedback.delivered(order):
         return feedback.rate(_understood(order), score, reply, chat, window_open)
     found = intents.classify(reply.text)
-    intent = found.intent if found.confidence >= MIN_CONFIDENCE else "other"
+    intent = found.intent if found.confidence >= intents.CONFIDENT else "other"
     if intent == "other":
         return _unclear(order, reply, now, window_open, chat)
     order = _understood(order)
