@@ -200,6 +200,16 @@ def test_refund_books_the_pickup_and_promises_a_timeline() -> None:
     assert turn.sends[0].message.body.endswith(
         "Your refund of ₹1,23,456.00 will be issued within 7 days of pickup."
     )
+    (staff_case,) = turn.escalations
+    assert (staff_case.reason, staff_case.key, staff_case.detail) == (
+        "return_requested",
+        f"{rma}:requested",
+        {"rma": rma, "reason": "damaged", "resolution": "refund", "photos": "2"},
+    )
+    # Tapping again opens no second case; the window closing does not lose the case either.
+    assert step(turn.order, tap(f"ret:refund:{rma}")).escalations == ()
+    closed = dialogue.respond(o, tap(f"ret:replacement:{rma}"), T0, POLICY, window_open=False)
+    assert [c.reason for c in closed.escalations] == ["return_requested", "window_closed"]
 
 
 def test_stale_and_repeated_taps() -> None:
@@ -257,6 +267,19 @@ def test_pickup_booked_tells_courier_and_awb() -> None:
     case = turn.order.returns[0]
     assert (case.status, case.awb) == (ReturnStatus.PICKUP_BOOKED, "RET123")
     assert "Delhivery will collect the parcel in the next few days" in turn.sends[0].message.body
+
+
+def test_staff_approving_before_the_pickup_is_arranged_still_gets_the_parcel_back() -> None:
+    o, rma = _chosen()
+    approved = rules.settle(o, rma, T0, POLICY, "approved by staff").order
+    booked = dialogue.pickup_booked(approved, rma, "RET123", "Delhivery", None, True)
+    case = booked.order.returns[0]
+    assert (case.status, case.awb) == (ReturnStatus.REFUND_REQUESTED, "RET123")
+    assert booked.sends[0].message.body.startswith(f"Pickup booked for return {rma}")
+    labelled = dialogue.label_sent(approved, rma, "https://x/l.pdf", POLICY, True)
+    assert labelled.order.returns[0].status is ReturnStatus.REFUND_REQUESTED and labelled.sends
+    rejected = rules.reject(o, rma, T0, "no").order
+    assert dialogue.label_sent(rejected, rma, "https://x", POLICY, True).outcome is Outcome.STALE
 
 
 def _parcel(o: Order, awb: str, status: ShipmentStatus, at: datetime) -> ShipmentUpdated:
@@ -355,6 +378,8 @@ def test_staff_approve_reject_and_refund() -> None:
     o, rma = _chosen()
     approved = rules.settle(o, rma, T0, POLICY, "approved by staff")
     assert approved.calls[0].kind == PAYMENT_REFUND
+    again = rules.settle(approved.order, rma, T0, POLICY, "approved by staff")
+    assert (again.outcome, again.calls, again.messages) == (Outcome.DUPLICATE, (), ())
     rejected = rules.reject(o, rma, T0, "The tags were removed.")
     out = compose(MessageKind.RETURN_UPDATE, rejected.order, rma, "t")
     assert out.body[2] == "We could not accept it. The tags were removed."

@@ -1,4 +1,5 @@
-"""The escalation inbox: open cases with their reason in words, filters, assignment, notes, age."""
+"""The escalation inbox: open cases with their reason in words, filters, assignment, notes, age; and, on a
+return's case, the return with its photos and what staff decide (through app/returns.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from orderwire.app import returns
 from orderwire.app.runtime import Runtime
+from orderwire.domain.messages import format_money
+from orderwire.domain.model import Money
 from orderwire.store.db import reading
-from orderwire.store.tables import case_notes, customers, escalations, orders, users
+from orderwire.store.tables import case_notes, customers, escalations, orders, return_photos, users
+from orderwire.store.tables import returns as return_requests
 
 REASONS: dict[str, str] = {
     "no_answer": "Failed delivery: the customer did not answer",
@@ -24,6 +29,7 @@ REASONS: dict[str, str] = {
     "message_failed": "A message to the customer failed for good",
     "return_requested": "Return request (see the photos)",
 }
+RETURN_ACTIONS = ("approve", "reject", "refund")
 STATUSES = ("open", "resolved", "all")
 INBOX_LIMIT = 200
 
@@ -186,3 +192,45 @@ def pulse(rt: Runtime) -> dict[str, Any]:
             ).where(escalations.c.shop_id == rt.shop_id)
         ).one()
     return {"open_cases": int(open_count or 0), "newest_case": int(newest or 0)}
+
+
+def case_return(rt: Runtime, detail: dict[str, Any]) -> dict[str, Any] | None:
+    """The return a case is about (its detail names the `rma`), with its refund in words; else None."""
+    rma = str(detail.get("rma") or "")
+    found = returns.return_view(rt, rma) if rma else None
+    if found is not None and found["refund_minor"]:
+        found["refund"] = format_money(Money(found["refund_minor"], found["currency"]), "en")
+    return found
+
+
+def return_photo(rt: Runtime, rma: str, photo_id: int) -> tuple[bytes, str] | None:
+    """A photo of this shop's return `rma`, by its id, with its MIME type; None if unknown or not stored."""
+    with reading(rt.engine) as conn:
+        row = conn.execute(
+            sa.select(return_photos.c.storage_key, return_photos.c.mime)
+            .join(return_requests, return_requests.c.id == return_photos.c.return_id)
+            .where(
+                return_photos.c.id == photo_id,
+                return_photos.c.shop_id == rt.shop_id,
+                return_requests.c.shop_id == rt.shop_id,
+                return_requests.c.rma == rma,
+            )
+        ).first()
+    if row is None:
+        return None
+    data = returns.media_store(rt).get(row.storage_key)
+    return None if data is None else (data, row.mime)
+
+
+def act_on_return(rt: Runtime, rma: str, action: str, note: str = "") -> bool:
+    """Staff approve, reject (telling the customer `note`) or refund a return, in one transaction; False when
+    the return is already past that step. Raises returns.UnknownReturn, or ValueError for another action."""
+    if action not in RETURN_ACTIONS:
+        raise ValueError(f"unknown return action {action!r}")
+    with rt.engine.begin() as conn:
+        now = rt.clock()
+        if action == "approve":
+            return returns.approve_return(conn, rt, rma, now)
+        if action == "reject":
+            return returns.reject_return(conn, rt, rma, now, note.strip())
+        return returns.issue_refund(conn, rt, rma, now)

@@ -122,6 +122,13 @@ def photos(conn: sa.Connection, return_id: int) -> list[dict[str, Any]]:
         sa.select(return_photos).where(return_photos.c.return_id == return_id).order_by(return_photos.c.id)
     ).all()
     return [
-        {"wamid": r.wamid, "sha256": r.sha256, "mime": r.mime, "size": r.size, "storage_key": r.storage_key}
+        {
+            "id": r.id,
+            "wamid": r.wamid,
+            "sha256": r.sha256,
+            "mime": r.mime,
+            "size": r.size,
+            "storage_key": r.storage_key,
+        }
         for r in rows
     ]

@@ -5,7 +5,8 @@ Pure: (order, reply, now, policy, window_open) -> Turn. Reply ids start with `re
 `ret:done:<RMA>` (after the photos), `ret:refund:<RMA>` / `ret:replacement:<RMA>`. Each photo message is
 recorded on the return and downloaded at once by a `MEDIA_DOWNLOAD` vendor call (the Graph media URL
 expires in minutes). The customer's choice asks for a `RETURN_PICKUP` call: a Shiprocket reverse pickup,
-else a printable label (app/returns.py), which comes back here as `pickup_booked` or `label_sent`.
+else a printable label (app/returns.py), which comes back here as `pickup_booked` or `label_sent`; it also
+opens the `return_requested` staff case (once per RMA), where staff approve, reject or refund it.
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ from orderwire.domain.returns import REFUND, REPLACEMENT, new_rma
 PREFIX = "ret:"
 PROBLEM_PREFIX = "problem:"  # the `order_delivered` template's "Report a problem" quick reply
 DIALOGUE = "returns"
+STAFF_CASE = "return_requested"  # opened once the customer has chosen a refund or a replacement
 REASONS = ("damaged", "wrong_item", "size_fit", "not_as_described", "other")
 PHOTO_REASONS = frozenset({"damaged", "wrong_item"})
 _DELIVERED = frozenset({Stage.DELIVERED, Stage.FOLLOWED_UP})
+# The pickup or label is asked for once, when the customer chooses; staff may approve or refund the return
+# (its case opens then) before it is arranged, and the customer still needs it to send the item back.
+_PICKUP_AWAITED = frozenset(
+    {ReturnStatus.PICKUP_REQUESTED, ReturnStatus.REFUND_REQUESTED, ReturnStatus.REPLACING}
+)
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -272,12 +279,34 @@ def _resolution(order: Order, case: ReturnCase, choice: str, policy: ShopPolicy,
     pickup = VendorCall(
         RETURN_PICKUP, f"{case.rma}:pickup", {"rma": case.rma, "reason": case.reason, "resolution": choice}
     )
-    turn = Turn(order.with_return(chosen), Outcome.APPLIED, f"return {case.rma}: {choice}", calls=(pickup,))
+    turn = Turn(
+        order.with_return(chosen),
+        Outcome.APPLIED,
+        f"return {case.rma}: {choice}",
+        calls=(pickup,),
+        escalations=(requested_case(chosen),),
+    )
     amount = format_money(order.total, lang)
     text = words[f"confirm_{choice}"].format(
         rma=case.rma, number=order.number, amount=amount, days=policy.refund_days
     )
     return _say(turn, f"{case.rma}:confirm", _text(text), window_open)
+
+
+def requested_case(case: ReturnCase) -> Escalation:
+    """The staff case for a return the customer has completed: they approve, reject or refund it."""
+    detail = {
+        "rma": case.rma,
+        "reason": case.reason,
+        "resolution": case.resolution,
+        "photos": str(len(case.photos)),
+    }
+    return Escalation(STAFF_CASE, case.awb, f"{case.rma}:requested", detail)
+
+
+def _after_pickup(case: ReturnCase, arranged: ReturnStatus) -> ReturnStatus:
+    """Pickup or label arranged; a staff decision taken meanwhile (refund asked, replacement) stands."""
+    return arranged if case.status is ReturnStatus.PICKUP_REQUESTED else case.status
 
 
 def pickup_booked(
@@ -286,9 +315,9 @@ def pickup_booked(
     """The courier booked the reverse pickup: the customer hears when and by whom."""
     lang, words = _words(order)
     case = order.return_case(rma)
-    if case is None or case.status is not ReturnStatus.PICKUP_REQUESTED:
+    if case is None or case.status not in _PICKUP_AWAITED:
         return Turn(order, Outcome.STALE, f"return {rma}: no pickup awaited")
-    booked = dataclasses.replace(case, status=ReturnStatus.PICKUP_BOOKED, awb=awb)
+    booked = dataclasses.replace(case, status=_after_pickup(case, ReturnStatus.PICKUP_BOOKED), awb=awb)
     when = (
         words["booked_on"].format(day=format_day(pickup_date, lang)) if pickup_date else words["booked_soon"]
     )
@@ -301,9 +330,9 @@ def label_sent(order: Order, rma: str, link: str, policy: ShopPolicy, window_ope
     """No courier API: the customer gets a printable return label as a document, with the refund timeline."""
     lang, words = _words(order)
     case = order.return_case(rma)
-    if case is None or case.status is not ReturnStatus.PICKUP_REQUESTED:
+    if case is None or case.status not in _PICKUP_AWAITED:
         return Turn(order, Outcome.STALE, f"return {rma}: no label awaited")
-    labelled = dataclasses.replace(case, status=ReturnStatus.LABEL_SENT)
+    labelled = dataclasses.replace(case, status=_after_pickup(case, ReturnStatus.LABEL_SENT))
     timeline = (
         words["refund_timeline"].format(amount=format_money(order.total, lang), days=policy.refund_days)
         if case.resolution == REFUND

@@ -106,6 +106,8 @@ def settle(order: Order, rma: str, at: datetime, policy: ShopPolicy, why: str) -
     case = order.return_case(rma)
     if case is None or not case.open or not case.resolution:
         return Decision(order, Outcome.STALE, f"return {rma}: nothing to settle")
+    if case.status is ReturnStatus.REFUND_REQUESTED:  # settled already (approved, or the parcel arrived)
+        return Decision(order, Outcome.DUPLICATE, f"return {rma}: refund already asked for")
     if case.resolution == REFUND:
         return _refund(order, case, at, policy, order.total.minor, why)
     replacing = dataclasses.replace(case, status=ReturnStatus.REPLACING)

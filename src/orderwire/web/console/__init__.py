@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orderwire.app import metrics
 from orderwire.integrations.signatures import equal
-from orderwire.web.console import admin, inbox, login, talk
+from orderwire.web.console import admin, inbox, login, returns, talk
 from orderwire.web.console.auth import LoginRequired
 from orderwire.web.deps import RuntimeDep
 
@@ -22,7 +22,7 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 def install(app: FastAPI) -> None:
     """Add the console's routes, its login redirect, and GET /metrics."""
-    for part in (login, inbox, talk, admin):
+    for part in (login, inbox, talk, returns, admin):
         app.include_router(part.router)
 
     @app.exception_handler(LoginRequired)

@@ -65,7 +65,7 @@ def case_page(request: Request, rt: RuntimeDep, session: StaffPage, case_id: int
         talk=talk,
         left=render.left(talk.window_left if talk else None),
         users=[u for u in staff.list_users(rt) if not u["disabled"]],
-        returns_enabled=render.returns_module() is not None,
+        ret=cases.case_return(rt, found["detail"]),
         ok=request.query_params.get("ok", ""),
         error=request.query_params.get("error", ""),
     )

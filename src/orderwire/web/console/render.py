@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -18,16 +16,6 @@ from orderwire.app.runtime import Runtime
 from orderwire.app.staff import StaffSession
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-RETURN_ACTIONS = {"approve": "approve_return", "reject": "reject_return", "refund": "issue_refund"}
-
-
-def returns_module() -> ModuleType | None:
-    """app/returns.py when the returns feature is installed with the functions the buttons call."""
-    try:
-        module = importlib.import_module("orderwire.app.returns")
-    except ModuleNotFoundError:
-        return None
-    return module if all(hasattr(module, f) for f in RETURN_ACTIONS.values()) else None
 
 
 def local(rt: Runtime, moment: datetime | None) -> str:

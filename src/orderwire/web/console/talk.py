@@ -1,4 +1,4 @@
-"""A customer's conversation: the thread, replies, templates, NDR requests and return actions."""
+"""A customer's conversation: the thread, replies, templates and NDR requests."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ def conversation_page(request: Request, rt: RuntimeDep, session: StaffPage, orde
         case=None,
         talk=talk,
         left=render.left(talk.window_left),
-        returns_enabled=render.returns_module() is not None,
         ok=request.query_params.get("ok", ""),
         error=request.query_params.get("error", ""),
     )
@@ -108,16 +107,3 @@ def ndr_action(
     if not queued:
         return render.back(back, error="a request for this failed attempt was already sent to the courier")
     return render.back(back, "request queued for the courier")
-
-
-@router.post("/returns/{return_id}/{action}")
-def return_action(
-    rt: RuntimeDep, session: StaffChange, return_id: int, action: str, case_id: Annotated[str, Form()] = ""
-) -> RedirectResponse:
-    """Approve or reject a return, or issue its refund, through app/returns.py (when installed)."""
-    module = render.returns_module()
-    if module is None or action not in render.RETURN_ACTIONS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "returns are not available")
-    getattr(module, render.RETURN_ACTIONS[action])(rt, return_id, session.user.id)
-    back = f"/console/cases/{case_id}" if case_id.isdigit() else "/console/inbox"
-    return render.back(back, f"return {action} done")
