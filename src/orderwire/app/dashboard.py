@@ -8,19 +8,18 @@ How each figure is measured (also in docs/console.md):
   confirmation row's created_at) to Meta's 'sent' status time for it; compared with the 30-second promise.
   Time between a webhook's arrival and its application by the pump (usually well under a second) is not
   included.
-- WISMO: inbound text messages that ask where an order is (keywords below, English and Hindi); answered by
-  the bot when an automated reply followed within 10 minutes and no staff message within 24 hours.
+- WISMO: inbound text messages the bot's intent classifier (bot/intents.py) reads as "where is my order";
+  answered by the bot when an automated reply followed within 10 minutes and no staff message within 24 hours.
 - NDR funnel: parcels with a failed attempt -> the customer answered (a choice recorded) -> re-attempted
   (a later out-for-delivery, failed or delivered scan) -> delivered, or returned to origin.
 - COD confirmation rate: cash-on-delivery orders whose confirmation message was delivered or read.
-- Ratings: the follow-up's quick-reply payloads `rating:<score>:<order>` the customers tapped.
+- Ratings: the rating stored on each order of the period (tapped on the follow-up or typed).
 - Projected Meta cost: delivered template messages by category, times the configured price table (Meta
   bills a template message when it is delivered); session replies are 'service'.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,19 +29,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from orderwire.app.runtime import Runtime
+from orderwire.bot import intents
 from orderwire.domain.model import PaymentMethod, ShipmentStatus, Stage, order_from_json
 from orderwire.store.db import reading
-from orderwire.store.tables import message_statuses, messages, orders, template_statuses, timeline
+from orderwire.store.tables import message_statuses, messages, orders, returns, template_statuses, timeline
 
 ROW_LIMIT = 50_000  # bounded work: the most recent rows of the period
 PROMISE_SECONDS = 30.0
 SENT = ("accepted", "sent", "delivered", "read")
 DELIVERED = ("delivered", "read")
-WISMO_WORDS = re.compile(
-    r"\b(where|status|track|tracking|when|kab|kahan|kaha|kidhar|delivery kab)\b|कहाँ|कब|स्टेटस|ट्रैक",
-    re.IGNORECASE,
-)
-ORDER_WORDS = re.compile(r"order|parcel|package|delivery|shipment|ऑर्डर|पार्सल|डिलीवरी", re.IGNORECASE)
 BOT_ANSWER_WITHIN = timedelta(minutes=10)
 STAFF_WITHIN = timedelta(hours=24)
 
@@ -56,8 +51,9 @@ class Period:
 
 
 def is_wismo(text: str) -> bool:
-    """Whether a customer's text asks where their order is."""
-    return bool(WISMO_WORDS.search(text)) and (bool(ORDER_WORDS.search(text)) or len(text) < 40)
+    """Whether a customer's text asks where their order is (as the bot reads it)."""
+    found = intents.classify(text)
+    return found.intent == "where_is_my_order" and found.confidence >= intents.CONFIDENT
 
 
 def percentile(values: list[float], q: int) -> float | None:
@@ -133,7 +129,7 @@ def figures(rt: Runtime, period: Period) -> dict[str, Any]:
                 )
             ).all()
         }
-        returns = _returns(conn, rt, period)
+        return_figures = _returns(conn, rt, period)
     order_rows, message_rows = list(order_rows), list(message_rows)
     loaded = [order_from_json(r.state) for r in order_rows]
     return {
@@ -145,8 +141,8 @@ def figures(rt: Runtime, period: Period) -> dict[str, Any]:
         "ndr": _ndr_funnel(loaded),
         "cod": _cod(loaded, order_rows, message_rows),
         "refunds": {outcome: count for outcome, count in refunds},
-        "returns": returns,
-        "ratings": _ratings(message_rows),
+        "returns": return_figures,
+        "ratings": _ratings(loaded),
         "cost": _cost(rt, message_rows, categories),
     }
 
@@ -263,18 +259,8 @@ def _cod(loaded: list[Any], order_rows: list[Any], message_rows: list[Any]) -> d
     }
 
 
-def _ratings(rows: list[Any]) -> dict[str, Any]:
-    scores = []
-    for m in rows:
-        if m.direction != "in":
-            continue
-        payload = str(m.payload.get("button", {}).get("payload", "")) if m.kind == "button" else ""
-        if m.kind == "interactive":
-            picked = m.payload.get("interactive", {}).get("button_reply", {})
-            payload = str(picked.get("id", ""))
-        parts = payload.split(":")
-        if len(parts) >= 2 and parts[0] == "rating" and parts[1].isdigit():
-            scores.append(int(parts[1]))
+def _ratings(loaded: list[Any]) -> dict[str, Any]:
+    scores = [o.rating for o in loaded if o.rating is not None]
     counted = Counter(scores)
     return {
         "count": len(scores),
@@ -313,19 +299,15 @@ def _cost(rt: Runtime, rows: list[Any], categories: dict[str, str]) -> dict[str,
     }
 
 
-def _returns(conn: sa.Connection, rt: Runtime, period: Period) -> dict[str, int] | None:
-    """Returns by status, when the returns feature's table exists in this database (else None)."""
-    if not sa.inspect(conn).has_table("returns"):
-        return None
-    table = sa.Table("returns", sa.MetaData(), autoload_with=conn)
-    if "status" not in table.c:
-        return None
-    query = sa.select(table.c.status, sa.func.count()).group_by(table.c.status)
-    if "shop_id" in table.c:
-        query = query.where(table.c.shop_id == rt.shop_id)
-    if "created_at" in table.c:
-        start, end = period.start, period.end
-        if conn.dialect.name == "sqlite":  # stored naive in UTC, like UTCDateTime does
-            start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-        query = query.where(table.c.created_at >= start, table.c.created_at < end)
+def _returns(conn: sa.Connection, rt: Runtime, period: Period) -> dict[str, int]:
+    """Returns asked for in the period, by where they stand now."""
+    query = (
+        sa.select(returns.c.status, sa.func.count())
+        .where(
+            returns.c.shop_id == rt.shop_id,
+            returns.c.created_at >= period.start,
+            returns.c.created_at < period.end,
+        )
+        .group_by(returns.c.status)
+    )
     return {str(status): int(count) for status, count in conn.execute(query).all()}
