@@ -52,7 +52,7 @@ from orderwire.domain.templates import TemplateError, validate
 from orderwire.integrations.base import Routed
 from orderwire.integrations.whatsapp.client import session_payload, template_payload
 from orderwire.store import queries
-from orderwire.store.tables import customers, inbound, jobs, messages, orders, timeline
+from orderwire.store.tables import customers, inbound, jobs, messages, orders
 
 log = logging.getLogger(__name__)
 
@@ -200,19 +200,11 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
             event = stock.with_backorders(rt, event)  # commerce
     decision = decide(current, event, now, rt.policy)
     order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
-    conn.execute(
-        timeline.insert().values(
-            order_pk=order_pk,
-            at=event.occurred_at,
-            recorded_at=now,
-            kind=job.kind if not isinstance(event, TimerFired) else f"timer:{event.kind.split(':')[0]}",
-            outcome=decision.outcome.value,
-            note=decision.note,
-            detail={
-                "job": job.id,
-                "alerts": [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)],
-            },
-        )
+    kind = job.kind if not isinstance(event, TimerFired) else f"timer:{event.kind.split(':')[0]}"
+    alerts = [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)]
+    detail = {"job": job.id, "alerts": alerts}
+    queries.add_timeline(
+        conn, order_pk, event.occurred_at, now, kind, decision.outcome, decision.note, detail
     )
     _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
     outbound.order_changed(conn, rt, current, decision.order, order_pk, now)  # outbound lifecycle events
@@ -239,33 +231,42 @@ def _customer_replied(
     ).scalar()
     chat = conversations.chat_for(conn, rt, row)  # conversations (orderwire.bot): the customer's other orders
     turn = bot.respond(order, event, now, rt.policy, window is not None and window > now, chat)
+    detail: dict[str, Any] = {"job": job.id, "reply_id": event.reply_id}
+    if event.media_id:
+        detail |= {"media_id": event.media_id, "media_mime": event.media_mime}
+    at = event.occurred_at
+    _persist_turn(conn, rt, row, order, turn, kind=job.kind, at=at, detail=detail, now=now, wamid=event.wamid)
+
+
+def _persist_turn(
+    conn: sa.Connection,
+    rt: Runtime,
+    row: sa.Row[Any],
+    before: Order,
+    turn: Turn,
+    *,
+    kind: str,
+    at: datetime,
+    detail: dict[str, Any],
+    now: datetime,
+    wamid: str = "",
+) -> None:
+    """Save a dialogue's Turn for the locked order `row`: new state, timeline, and all it asks for."""
     order_pk, token, customer_id = _save_order(conn, rt, row, turn.order, now)
-    outbound.order_changed(conn, rt, order, turn.order, order_pk, now)  # outbound lifecycle events
-    conn.execute(
-        timeline.insert().values(
-            order_pk=order_pk,
-            at=event.occurred_at,
-            recorded_at=now,
-            kind=job.kind,
-            outcome=turn.outcome.value,
-            note=turn.note[:500],
-            detail={
-                "job": job.id,
-                "alerts": [f"for staff: {c.reason}" for c in turn.escalations],
-                "reply_id": event.reply_id,
-                **({"media_id": event.media_id, "media_mime": event.media_mime} if event.media_id else {}),
-            },
-        )
-    )
-    # Conversations (orderwire.bot): a lifecycle decision the customer asked for (e.g. a cancellation) has
-    # the effects of any other event; consent asked in other words than STOP/START is recorded the same way.
+    outbound.order_changed(conn, rt, before, turn.order, order_pk, now)  # outbound lifecycle events
+    alerts = [f"for staff: {c.reason}" for c in turn.escalations]
+    queries.add_timeline(conn, order_pk, at, now, kind, turn.outcome, turn.note, {**detail, "alerts": alerts})
+    # A lifecycle decision the customer asked for (e.g. a cancellation) has the effects of any other
+    # event; consent asked in other words than STOP/START is recorded the same way.
     if turn.decision is not None:
         decided = dataclasses.replace(turn.decision, order=turn.order)
         _record_effects(conn, rt, decided, order_pk, token, customer_id, now)
     if turn.consent is not None:
-        conversations.set_consent(conn, rt, customer_id, turn.consent, event.wamid, order_pk, now)
+        conversations.set_consent(
+            conn, rt, customer_id, turn.consent, str(detail.get("wamid", "")), order_pk, now
+        )
     for outgoing in turn.sends:
-        # Answers to the customer's own message: sent even after STOP (that stopped our updates).
+        # Answers to what the customer said or asked for: sent even after STOP (that stopped our updates).
         _create_session_message(conn, rt, turn.order, outgoing, order_pk, customer_id, False, now)
     if turn.courier is not None:
         courier_actions.request(conn, rt, turn.order.order_id, order_pk, turn.courier, now)
@@ -557,17 +558,8 @@ def apply_decision(
     """Persist a Decision for the locked order `row` in the caller's transaction."""
     order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
     outbound.order_changed(conn, rt, order_from_json(row.state), decision.order, order_pk, now)
-    conn.execute(
-        timeline.insert().values(
-            order_pk=order_pk,
-            at=now,
-            recorded_at=now,
-            kind=kind[:32],
-            outcome=decision.outcome.value,
-            note=decision.note[:500],
-            detail={"alerts": [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)]},
-        )
-    )
+    alerts = [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)]
+    queries.add_timeline(conn, order_pk, now, now, kind, decision.outcome, decision.note, {"alerts": alerts})
     _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
 
 
@@ -575,28 +567,7 @@ def apply_turn(
     conn: sa.Connection, rt: Runtime, row: sa.Row[Any], turn: Turn, kind: str, now: datetime
 ) -> None:
     """Persist a dialogue Turn for the locked order `row` in the caller's transaction."""
-    order_pk, _, customer_id = _save_order(conn, rt, row, turn.order, now)
-    outbound.order_changed(conn, rt, order_from_json(row.state), turn.order, order_pk, now)
-    conn.execute(
-        timeline.insert().values(
-            order_pk=order_pk,
-            at=now,
-            recorded_at=now,
-            kind=kind[:32],
-            outcome=turn.outcome.value,
-            note=turn.note[:500],
-            detail={"alerts": [f"for staff: {c.reason}" for c in turn.escalations]},
-        )
-    )
-    opted_out = queries.opted_out(conn, customer_id)
-    for outgoing in turn.sends:
-        _create_session_message(conn, rt, turn.order, outgoing, order_pk, customer_id, opted_out, now)
-    _open_cases(conn, rt, turn.order, order_pk, turn.escalations, now)
-    _queue_calls(conn, rt, turn.order, order_pk, turn.calls, now)
-    for timer in turn.timers:
-        _set_timer(conn, rt, turn.order, order_pk, timer, now)
-    if turn.sends:
-        rt.wake()
+    _persist_turn(conn, rt, row, order_from_json(row.state), turn, kind=kind, at=now, detail={}, now=now)
 
 
 # --- staff console: staff messages go through the same path as the bot's and the lifecycle's ---
@@ -604,10 +575,7 @@ def send_staff_session_message(
     conn: sa.Connection, rt: Runtime, order_pk: int, outgoing: Outgoing, now: datetime
 ) -> None:
     """Store a session message written by staff for the order's customer (checked, once per key)."""
-    row = conn.execute(sa.select(orders).where(orders.c.id == order_pk, orders.c.shop_id == rt.shop_id)).one()
-    customer_id = int(row.customer_id)
-    order = order_from_json(row.state)
-    opted_out = queries.opted_out(conn, customer_id)
+    _, order, customer_id, opted_out = _staff_target(conn, rt, order_pk)
     _create_session_message(conn, rt, order, outgoing, order_pk, customer_id, opted_out, now)
     rt.wake()
 
@@ -616,9 +584,12 @@ def send_staff_template(
     conn: sa.Connection, rt: Runtime, order_pk: int, intent: MessageIntent, now: datetime
 ) -> None:
     """Store a template message chosen by staff, composed from the order as the lifecycle composes it."""
-    row = conn.execute(sa.select(orders).where(orders.c.id == order_pk, orders.c.shop_id == rt.shop_id)).one()
-    customer_id = int(row.customer_id)
-    order = order_from_json(row.state)
-    opted_out = queries.opted_out(conn, customer_id)
+    row, order, customer_id, opted_out = _staff_target(conn, rt, order_pk)
     _create_message(conn, rt, order, intent, order_pk, str(row.tracking_token), customer_id, opted_out, now)
     rt.wake()
+
+
+def _staff_target(conn: sa.Connection, rt: Runtime, order_pk: int) -> tuple[sa.Row[Any], Order, int, bool]:
+    row = conn.execute(sa.select(orders).where(orders.c.id == order_pk, orders.c.shop_id == rt.shop_id)).one()
+    customer_id = int(row.customer_id)
+    return row, order_from_json(row.state), customer_id, queries.opted_out(conn, customer_id)

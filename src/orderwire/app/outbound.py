@@ -46,7 +46,7 @@ from orderwire.domain.outbound_events import (
 from orderwire.integrations.standardwebhooks import sender
 from orderwire.settings import Settings
 from orderwire.store import queries
-from orderwire.store.tables import orders, timeline, webhook_deliveries
+from orderwire.store.tables import orders, webhook_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -437,19 +437,9 @@ def _record(rt: Runtime, row: Any, answer: Answer) -> Verdict:
             )
         )
         if verdict.status == "failed" and row.order_pk is not None:
-            conn.execute(
-                timeline.insert().values(
-                    order_pk=row.order_pk,
-                    at=now,
-                    recorded_at=now,
-                    kind="outbound",
-                    outcome="failed",
-                    note=f"{row.event_type} to {display_endpoint(row.endpoint)} failed: {verdict.reason}"[
-                        :500
-                    ],
-                    detail={"delivery": row.id, "msg_id": row.msg_id, "alerts": []},
-                )
-            )
+            note = f"{row.event_type} to {display_endpoint(row.endpoint)} failed: {verdict.reason}"
+            detail = {"delivery": row.id, "msg_id": row.msg_id, "alerts": []}
+            queries.add_timeline(conn, row.order_pk, now, now, "outbound", "failed", note, detail)
     return verdict
 
 

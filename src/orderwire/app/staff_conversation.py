@@ -25,8 +25,9 @@ from orderwire.domain.model import Order, ShipmentStatus, order_from_json
 from orderwire.domain.template_gate import choose
 from orderwire.domain.templates import render_text
 from orderwire.integrations.whatsapp.client import message_from_payload
+from orderwire.store import queries
 from orderwire.store.db import reading
-from orderwire.store.tables import customers, jobs, message_statuses, messages, timeline
+from orderwire.store.tables import customers, jobs, message_statuses, messages
 from orderwire.store.tables import orders as orders_table
 
 THREAD_LIMIT = 300
@@ -309,14 +310,4 @@ def request_courier_action(
 
 def _note(conn: sa.Connection, order_pk: int, now: datetime, note: str, staff_id: int) -> None:
     """Staff actions are on the order's timeline too."""
-    conn.execute(
-        timeline.insert().values(
-            order_pk=order_pk,
-            at=now,
-            recorded_at=now,
-            kind="staff",
-            outcome="applied",
-            note=note[:500],
-            detail={"staff_id": staff_id},
-        )
-    )
+    queries.add_timeline(conn, order_pk, now, now, "staff", "applied", note, {"staff_id": staff_id})

@@ -21,7 +21,7 @@ from orderwire.app import escalations
 from orderwire.app.ports import VendorError
 from orderwire.app.runtime import Runtime
 from orderwire.store import queries
-from orderwire.store.tables import jobs, timeline
+from orderwire.store.tables import jobs
 
 log = logging.getLogger(__name__)
 
@@ -154,17 +154,8 @@ def _perform(rt: Runtime, job: Any, performer: Performer) -> None:
             performer.after(conn, rt, job, answer, now)
         if order_pk is not None and (status != "pending" or attempts == 1):
             alerts = [note] if case_reason else []
-            conn.execute(
-                timeline.insert().values(
-                    order_pk=order_pk,
-                    at=now,
-                    recorded_at=now,
-                    kind=job.kind,
-                    outcome=outcome,
-                    note=note[:500],
-                    detail={"job": job.id, "request": payload, "answer": answer, "alerts": alerts},
-                )
-            )
+            detail = {"job": job.id, "request": payload, "answer": answer, "alerts": alerts}
+            queries.add_timeline(conn, order_pk, now, now, job.kind, outcome, note, detail)
 
 
 def _printable(payload: dict[str, Any]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
@@ -183,6 +183,14 @@ def moment(value: str, naive_zone: tzinfo, formats: tuple[str, ...] = ()) -> dat
         except ValueError as exc:
             raise PayloadError(f"unreadable time {value!r}") from exc
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=naive_zone)
+
+
+def first_moment(data: Mapping[str, Any], *keys: str, naive_zone: tzinfo = UTC) -> datetime:
+    """The first of the named timestamps present (`moment`); PayloadError when none is."""
+    for key in keys:
+        if value := text(data, key):
+            return moment(value, naive_zone)
+    raise PayloadError(f"{' or '.join(keys)} missing")
 
 
 def day(value: str) -> date | None:

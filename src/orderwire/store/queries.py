@@ -16,6 +16,7 @@ from orderwire.store.tables import (
     order_refs,
     orders,
     shops,
+    timeline,
 )
 
 # Higher wins: webhook statuses arrive late, twice and out of order.
@@ -145,3 +146,27 @@ def message_by_key(conn: sa.Connection, shop_id: str, key: str) -> sa.Row[Any] |
     return conn.execute(
         sa.select(messages).where(messages.c.shop_id == shop_id, messages.c.key == key)
     ).first()
+
+
+def add_timeline(
+    conn: sa.Connection,
+    order_pk: int,
+    at: datetime,
+    now: datetime,
+    kind: str,
+    outcome: str,
+    note: str,
+    detail: dict[str, Any],
+) -> None:
+    """One entry on an order's timeline: what happened (`at`), when we recorded it, and what it did."""
+    conn.execute(
+        timeline.insert().values(
+            order_pk=order_pk,
+            at=at,
+            recorded_at=now,
+            kind=kind[:32],
+            outcome=outcome,
+            note=note[:500],
+            detail=detail,
+        )
+    )

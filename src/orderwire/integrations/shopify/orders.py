@@ -26,12 +26,11 @@ instead of sent (app/orders.py); `phone_problem` says so in the delivery note.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from orderwire.domain.events import OrderPlaced
 from orderwire.domain.model import Address, Customer, Item, Money, Order, PaymentMethod
-from orderwire.integrations.base import PayloadError, items, mapping, moment, text
+from orderwire.integrations.base import PayloadError, first_moment, items, mapping, text
 from orderwire.integrations.commerce import first_phone, minor_units
 
 COD_GATEWAYS = frozenset({"cash on delivery (cod)", "cash_on_delivery", "cash on delivery", "cod"})
@@ -57,14 +56,6 @@ def count(data: Mapping[str, Any], key: str) -> int:
     if not value.isdigit():
         raise PayloadError(f"{key} must be a whole number")
     return int(value)
-
-
-def when(data: Mapping[str, Any], *keys: str) -> datetime:
-    """The first of the named timestamps present (Shopify writes ISO 8601 with an offset)."""
-    for key in keys:
-        if value := text(data, key):
-            return moment(value, UTC)
-    raise PayloadError(f"{' or '.join(keys)} missing")
 
 
 def placed(order: Mapping[str, Any]) -> tuple[OrderPlaced, bool]:
@@ -116,7 +107,7 @@ def placed(order: Mapping[str, Any]) -> tuple[OrderPlaced, bool]:
             country=text(where, "country_code") or "IN",
         ),
         payment=PaymentMethod.COD if is_cod(order) else PaymentMethod.PREPAID,
-        placed_at=when(order, "created_at", "processed_at"),
+        placed_at=first_moment(order, "created_at", "processed_at"),
         paid=text(order, "financial_status") in PAID,
     )
-    return OrderPlaced(result, when(order, "updated_at", "created_at")), given and not phone
+    return OrderPlaced(result, first_moment(order, "updated_at", "created_at")), given and not phone

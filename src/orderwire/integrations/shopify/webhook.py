@@ -38,12 +38,13 @@ from orderwire.integrations.base import (
     Routed,
     body_key,
     day,
+    first_moment,
     header,
     header_matches,
     json_object,
     text,
 )
-from orderwire.integrations.shopify.orders import PHONE_UNUSABLE, placed, when
+from orderwire.integrations.shopify.orders import PHONE_UNUSABLE, placed
 from orderwire.integrations.signatures import hmac_sha256_base64
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
@@ -113,11 +114,13 @@ class ShopifyWebhook:
             return Delivery(key, topic, (Routed(f"order:{event.order.order_id}", event),), note)
         if topic == "orders/paid":
             ref = _order_ref(body, "id")
-            paid = PaymentCaptured(when(body, "updated_at", "processed_at", "created_at"))
+            paid = PaymentCaptured(first_moment(body, "updated_at", "processed_at", "created_at"))
             return Delivery(key, topic, (Routed(ref, paid),))
         if topic == "orders/cancelled":
             ref = _order_ref(body, "id")
-            cancelled = OrderCancelled(when(body, "cancelled_at", "updated_at"), text(body, "cancel_reason"))
+            cancelled = OrderCancelled(
+                first_moment(body, "cancelled_at", "updated_at"), text(body, "cancel_reason")
+            )
             return Delivery(key, topic, (Routed(ref, cancelled),))
         if topic in FULFILLMENT_TOPICS:
             return _fulfillment(key, topic, body)
@@ -149,7 +152,7 @@ def _fulfillment(key: str, topic: str, body: Mapping[str, Any]) -> Delivery:
     event = ShipmentUpdated(
         awb=awb,
         status=status,
-        occurred_at=when(body, "updated_at", "created_at"),
+        occurred_at=first_moment(body, "updated_at", "created_at"),
         courier=text(body, "tracking_company"),
         tracking_url=text(body, "tracking_url") or _first(body, "tracking_urls"),
         raw_status=raw_status,
@@ -167,7 +170,7 @@ def _fulfillment_event(body: Mapping[str, Any]) -> Routed:
     event = ShipmentUpdated(
         awb="",  # the order's one parcel: a fulfillment event does not carry the tracking number
         status=status,
-        occurred_at=when(body, "happened_at", "created_at"),
+        occurred_at=first_moment(body, "happened_at", "created_at"),
         edd=day(text(body, "estimated_delivery_at")),
         location=place,
         description=message,

@@ -29,26 +29,17 @@ address's country; none readable keeps the order with no phone and flags its mes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from orderwire.domain.events import Event, OrderCancelled, OrderPlaced, PaymentFailed, RefundUpdated
 from orderwire.domain.model import Address, Customer, Item, Money, Order, PaymentMethod
-from orderwire.integrations.base import PayloadError, items, mapping, moment, text
+from orderwire.integrations.base import PayloadError, first_moment, items, mapping, text
 from orderwire.integrations.commerce import first_phone, minor_units
 
 PHONE_UNUSABLE = "customer phone is not a valid number: messages flagged for staff, order kept"
 KNOWN_STATUSES = frozenset(
     {"pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed"}
 )
-
-
-def when(data: Mapping[str, Any], *keys: str) -> datetime:
-    """The first of the named `*_gmt` timestamps present (UTC without an offset)."""
-    for key in keys:
-        if value := text(data, key):
-            return moment(value, UTC)
-    raise PayloadError(f"{' or '.join(keys)} missing")
 
 
 def placed(order: Mapping[str, Any]) -> tuple[OrderPlaced, bool]:
@@ -94,17 +85,19 @@ def placed(order: Mapping[str, Any]) -> tuple[OrderPlaced, bool]:
             country=text(where, "country") or "IN",
         ),
         payment=PaymentMethod.COD if cod else PaymentMethod.PREPAID,
-        placed_at=when(order, "date_created_gmt"),
+        placed_at=first_moment(order, "date_created_gmt"),
         paid=bool(paid_at) and not cod,
         references={"payment": transaction} if transaction and paid_at and not cod else {},
     )
-    return OrderPlaced(result, when(order, "date_modified_gmt", "date_created_gmt")), given and not phone
+    return OrderPlaced(
+        result, first_moment(order, "date_modified_gmt", "date_created_gmt")
+    ), given and not phone
 
 
 def order_events(order: Mapping[str, Any]) -> tuple[list[Event], str]:
     """The events an order's status implies, and a note for the delivery (see the module docstring)."""
     status = text(order, "status")
-    at = when(order, "date_modified_gmt", "date_created_gmt")
+    at = first_moment(order, "date_modified_gmt", "date_created_gmt")
     if status == "cancelled":
         return [OrderCancelled(at, "cancelled in WooCommerce")], ""
     event, unusable = placed(order)
