@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -26,6 +25,7 @@ from starlette.routing import Route
 
 from orderwire.app.catalogue import load_catalogue
 from orderwire.integrations.whatsapp import fake
+from tests.support import loopback
 from tests.support.template_server import FakeTemplates
 
 
@@ -148,18 +148,8 @@ class GraphServer:
             *self.templates_api.routes(),
         ]
         app = Starlette(routes=routes)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
+        self._server, self.port = loopback.serve(app)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        loopback.stop(self._server)

@@ -14,7 +14,6 @@ the next answers (e.g. 429 with Retry-After and HubSpot's RATE_LIMIT body).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import deque
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support import loopback
 from tests.support.couriers import fixture
 
 TOKEN = "pat-na1-test-token"
@@ -191,16 +191,8 @@ class HubSpotServer:
                 Route("/crm/v3/objects/notes", self._handle, methods=["POST"]),
             ]
         )
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
+        self._server, self.port = loopback.serve(app)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        loopback.stop(self._server)

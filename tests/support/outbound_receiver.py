@@ -7,7 +7,6 @@ answers. `verified(secret)` checks each recorded request the way a Standard Webh
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -22,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from orderwire.integrations.standardwebhooks.signing import SignatureError, verify
+from tests.support import loopback
 
 
 @dataclass
@@ -85,16 +85,8 @@ class Receiver:
 
     def __enter__(self) -> Receiver:
         app = Starlette(routes=[Route("/hooks/{name}", self._receive, methods=["POST"])])
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
+        self._server, self.port = loopback.serve(app)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        loopback.stop(self._server)

@@ -11,9 +11,6 @@ AWB (`return_awb`), `courier_name` and `pickup_scheduled_date` (shapes as in int
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support import loopback
 from tests.support.couriers import fixture
 
 EMAIL = "api-user@shop.example"
@@ -107,16 +105,8 @@ class ShiprocketServer:
                 Route("/v1/external/courier/assign/awb", self._assign_awb, methods=["POST"]),
             ]
         )
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
+        self._server, self.port = loopback.serve(app)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        loopback.stop(self._server)

@@ -14,9 +14,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.support import loopback
 
 SHOPIFY_TOKEN = "shpat_test_admin_token"
 WC_KEY = "ck_test_consumer_key"
@@ -76,19 +75,11 @@ class _Server:
 
     def __enter__(self) -> Any:
         app = Starlette(routes=self.routes())
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
+        self._server, self.port = loopback.serve(app)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        loopback.stop(self._server)
 
 
 @dataclass
