@@ -50,6 +50,8 @@ def test_metrics_merge_the_worker_and_logs_are_json(
             lambda: (
                 (text := client.get("/metrics").text)
                 and _sample(text, "orderwire_send_seconds_count") >= 1
+                # the failure's case is written just after the request is timed: wait for both
+                and _sample(text, 'orderwire_escalations_open{reason="message_failed"}') >= 1
                 and text
             ),
             timeout=30,

@@ -29,6 +29,9 @@ from tests.integration.test_journey import ORDER
 from tests.support.graph_server import GraphServer
 
 pytestmark = pytest.mark.slow
+# A request counts as in flight at the kill if it reached the fake this long before it (its answer, and
+# the write that records it, may not have completed); generous, for a loaded machine.
+IN_FLIGHT = 3.0
 
 
 def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -91,9 +94,33 @@ def _confirmed(graph: GraphServer) -> Counter[str]:
     return numbers
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGKILL)  # its worker child dies with it (PR_SET_PDEATHSIG)
+def _kill(process: subprocess.Popen[bytes]) -> float:
+    """kill -9 the process (its worker child dies with it: PR_SET_PDEATHSIG); returns when, wall clock."""
+    killed_at = time.time()
+    process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
+    return killed_at
+
+
+def _first_arrivals(graph: GraphServer) -> dict[str, float]:
+    first: dict[str, float] = {}
+    for request in list(graph.requests):
+        if request.body.get("type") == "template":
+            for c in request.body["template"]["components"]:
+                for p in c.get("parameters", []) if c["type"] == "body" else []:
+                    if p["text"].startswith("#B"):
+                        first.setdefault(p["text"], request.at)
+    return first
+
+
+def _only_in_flight_duplicates(graph: GraphServer, killed_at: float) -> dict[str, int]:
+    """The orders confirmed twice; each must have been in flight when the process died (the duplicate
+    window): its first request reached Meta in the moments before the kill, not earlier."""
+    confirmed, first = _confirmed(graph), _first_arrivals(graph)
+    duplicates = {n: c for n, c in confirmed.items() if c > 1}
+    for number in duplicates:
+        assert killed_at - IN_FLIGHT <= first[number] <= killed_at, (number, killed_at - first[number])
+    return duplicates
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -113,7 +140,7 @@ def test_kill_9_mid_burst_loses_no_acknowledged_order(tmp_path: Path) -> None:
         burst = threading.Thread(target=_burst, args=([f"http://127.0.0.1:{port}"], 400, 40.0, acked, stop))
         burst.start()
         wait_for(lambda: len(acked) >= 60 and len(graph.requests) >= 20, timeout=30)
-        _kill(process)
+        killed_at = _kill(process)
         stop.set()
         burst.join(timeout=30)
         before_restart = len(graph.requests)
@@ -123,11 +150,9 @@ def test_kill_9_mid_burst_loses_no_acknowledged_order(tmp_path: Path) -> None:
             time.sleep(1.0)  # anything still to come (a duplicate) arrives now
         finally:
             _stop(process)
-        confirmed = _confirmed(graph)
-        duplicates = {n: c for n, c in confirmed.items() if c > 1}
+        duplicates = _only_in_flight_duplicates(graph, killed_at)
         print(f"acked {len(acked)}, sent before kill {before_restart}, duplicates {duplicates}")
-        assert set(acked) <= set(confirmed)  # nothing acknowledged was lost
-        assert len(duplicates) <= 3, duplicates  # only sends in flight at the kill (~1 at 40/s × 20 ms)
+        assert set(acked) <= set(_confirmed(graph))  # nothing acknowledged was lost
 
 
 @pytest.mark.postgres
@@ -149,7 +174,7 @@ def test_two_processes_share_work_hold_the_rate_and_recover(postgres_url: str, t
         burst = threading.Thread(target=_burst, args=(urls, 150, 40.0, acked, stop))
         burst.start()
         wait_for(lambda: len(graph.requests) >= 30, timeout=30)
-        _kill(processes[1])  # the second process dies with sends queued and in flight
+        killed_at = _kill(processes[1])  # the second process dies with sends queued and in flight
         burst.join(timeout=30)
         time.sleep(2.0)
         processes[1] = _start(envs[1], ports[1], logs[1])  # back under the same executor id
@@ -158,11 +183,9 @@ def test_two_processes_share_work_hold_the_rate_and_recover(postgres_url: str, t
         finally:
             for process in processes:
                 _stop(process)
-        confirmed = _confirmed(graph)
-        duplicates = {n: c for n, c in confirmed.items() if c > 1}
+        duplicates = _only_in_flight_duplicates(graph, killed_at)
         print(f"acked {len(acked)}, duplicates {duplicates}")
-        assert set(acked) <= set(confirmed)
-        assert len(duplicates) <= 3, duplicates
+        assert set(acked) <= set(_confirmed(graph))
         arrivals = sorted(r.at for r in graph.requests)
         busiest = max(sum(1 for t in arrivals[i:] if t < start + 1.0) for i, start in enumerate(arrivals))
         print(f"busiest one-second window: {busiest} sends (limit {rate}/s)")

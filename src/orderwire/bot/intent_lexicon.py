@@ -91,7 +91,7 @@ CONCEPTS: dict[str, str] = {
         staff vyakti इंसान व्यक्ति कस्टमर_केयर हेल्पलाइन आदमी""",
     "TALK": "talk speak baat connect बात",
     "SOMEONE": "someone somebody anyone kisi koi किसी कोई mujhse मुझसे",
-    "CALL": "call phone ring callback call_back कॉल फोन फ़ोन",
+    "CALL": "call phone callback call_back कॉल फोन फ़ोन",  # not "ring": "ring twice" is for the doorbell
     "CALLING": "calling called calls",
     "NUMBER": "number num नंबर contact",
     "YOUR": "your aapka apka aapki apki aapke आपका आपकी",
