@@ -15,7 +15,7 @@ from orderwire.app.catalogue import load_catalogue
 from orderwire.app.pump import Pump
 from orderwire.app.runtime import Runtime, install, utc_now
 from orderwire.app.tracking_poll import Poller
-from orderwire.domain.policy import EddRules, ShopPolicy
+from orderwire.domain.policy import EddRules, ShopPolicy, parse_replenish_days
 from orderwire.integrations.whatsapp.client import CloudApiClient
 from orderwire.settings import Settings
 from orderwire.store import queries
@@ -64,6 +64,8 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utc_now) -
             return_window_days=settings.return_window_days,  # returns
             refund_days=settings.refund_days,
             return_photos_max=settings.return_photos_max,
+            replenish_days=parse_replenish_days(settings.replenish_days),  # replenishment offers
+            reorder_url=settings.reorder_url,
             edd=EddRules(
                 origin_pincode=settings.origin_pincode,
                 processing_days=settings.processing_days,

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orderwire.domain.policy import parse_replenish_days
+
 GRAPH_API_URL = "https://graph.facebook.com/v23.0"
 SHIPROCKET_FORBIDDEN = ("shiprocket", "kartrocket", "sr", "kr")
 
@@ -121,6 +123,10 @@ class Settings(BaseSettings):
     stock_feed_url: str = ""
     stock_feed_ttl_seconds: float = Field(default=300, ge=0)
     backorder_extra_days: int = Field(default=7, ge=0, le=90)
+    # Replenishment offers: `SKU-1=30,SKU-2=45` — days after delivery to offer each SKU again (MARKETING,
+    # opted-in customers, in stock only); the shop page linked in the offer ("{sku}" becomes the SKU).
+    replenish_days: str = ""
+    reorder_url: str = Field(default="", pattern=r"^(https?://\S+)?$", max_length=500)
     # --- Returns (returns helper) ---
     return_window_days: int = Field(default=7, ge=0, le=365)  # days after delivery a return may start
     refund_days: int = Field(default=7, ge=1, le=60)  # refund promised within this many days of pickup
@@ -187,6 +193,12 @@ class Settings(BaseSettings):
     metrics_public: bool = False  # False: GET /metrics needs the API key as a bearer token
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+    @field_validator("replenish_days")
+    @classmethod
+    def _replenish(cls, value: str) -> str:
+        parse_replenish_days(value)
+        return value
 
     @field_validator("holidays")
     @classmethod

@@ -38,6 +38,7 @@ from orderwire.bot.turn import Outgoing, Turn
 from orderwire.domain.events import CustomerReplied, Event, OrderPlaced, ShipmentUpdated, TimerFired
 from orderwire.domain.interactive import SessionError, check
 from orderwire.domain.lifecycle import (
+    REPLENISH,
     Decision,
     Escalation,
     MessageIntent,
@@ -198,7 +199,17 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
         if row is None:
             event = _with_customer_history(conn, rt, event, now)
             event = stock.with_backorders(rt, event)  # commerce
-    decision = decide(current, event, now, rt.policy)
+    offer = None  # replenishment offers: stock (read before the batch), STOP, later orders, for the decision
+    if (
+        isinstance(event, TimerFired)
+        and event.kind.startswith(f"{REPLENISH}:")
+        and row is not None
+        and current is not None
+    ):
+        offer = stock.offer_context(conn, rt, row, current, event.kind)
+        if offer is None:
+            return "pending"  # due after this batch's stock read: decided on the next round
+    decision = decide(current, event, now, rt.policy, offer)
     order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now)
     kind = job.kind if not isinstance(event, TimerFired) else f"timer:{event.kind.split(':')[0]}"
     alerts = [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)]
@@ -476,9 +487,11 @@ def _create_message(
     opted_out: bool,
     now: datetime,
 ) -> None:
-    outbound = compose(intent.kind, order, intent.awb, token)
+    outbound = compose(intent.kind, order, intent.awb, token, rt.policy.reorder_url)
     definition = rt.catalogue.get(outbound.template)
     status, error = ("suppressed", "customer opted out") if opted_out else ("scheduled", "")
+    if definition is not None and definition.category == "MARKETING" and not order.customer.marketing_opt_in:
+        status, error = "suppressed", "no marketing opt-in"  # replenishment offers: whoever asks to send it
     try:
         if definition is None:
             raise TemplateError(f"no template named {outbound.template!r} in the catalogue")

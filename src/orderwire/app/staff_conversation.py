@@ -202,6 +202,8 @@ def template_choices(conn: sa.Connection, rt: Runtime, order: Order, token: str)
         if verdict.message is None:
             continue
         definition = rt.catalogue[verdict.message.template]
+        if definition.category.upper() == "MARKETING" and not order.customer.marketing_opt_in:
+            continue  # marketing needs the customer's opt-in (WhatsApp Business Policy)
         preview = render_text(verdict.message, definition)["body"]
         offered.append({"kind": kind.value, "template": verdict.message.template, "preview": preview})
     return offered

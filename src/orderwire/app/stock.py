@@ -1,9 +1,11 @@
-"""Stock read before deciding: back-ordered lines of a new order, from the configured inventory source.
+"""Stock read before deciding: back-ordered lines of a new order, and whether a replenishment offer's SKU
+is in stock, from the configured inventory source.
 
 The source is asked outside any transaction: `prefetch` runs before the pump's batch and reads the stock
-of every SKU in the order events about to be applied; `with_backorders` then only looks the answer up.
-A source that fails, or an order event that became due after the prefetch, means no stock news: the
-order is promised as if in stock, never held up. One source per runtime (a feed keeps its own cache).
+of every SKU in the order events and replenishment timers about to be applied; `with_backorders` and
+`offer_context` then only look the answer up. A source that fails, or an order event that became due
+after the prefetch, means no stock news: the order is promised as if in stock, never held up; an offer
+is not made (nothing says the SKU can be sold). One source per runtime (a feed keeps its own cache).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,14 +21,19 @@ from orderwire.app import vendors
 from orderwire.app.ports import InventoryPort, StockLevel
 from orderwire.app.runtime import Runtime
 from orderwire.domain.events import OrderPlaced
+from orderwire.domain.lifecycle import REPLENISH, OfferContext
+from orderwire.domain.model import Order, Stage
 from orderwire.domain.stock import backordered
-from orderwire.store.tables import jobs
+from orderwire.store import queries
+from orderwire.store.tables import jobs, orders
 
 log = logging.getLogger(__name__)
 
 _sources: dict[int, InventoryPort | None] = {}
 _prefetched: dict[int, dict[str, StockLevel]] = {}
+_asked: dict[int, set[str]] = {}  # the SKUs the last prefetch asked the source about
 _ORDER_PLACED = "order_placed"  # codec.event_kind of OrderPlaced
+_TIMER_FIRED = "timer_fired"  # codec.event_kind of TimerFired (replenishment offers)
 
 
 def source(rt: Runtime) -> InventoryPort | None:
@@ -42,13 +50,21 @@ def prefetch(rt: Runtime, now: datetime, limit: int) -> None:
         return
     with rt.engine.connect() as conn:
         payloads = conn.execute(
-            sa.select(jobs.c.payload)
-            .where(jobs.c.kind == _ORDER_PLACED, jobs.c.status == "pending", jobs.c.available_at <= now)
+            sa.select(jobs.c.kind, jobs.c.payload)
+            .where(
+                jobs.c.kind.in_([_ORDER_PLACED, _TIMER_FIRED]),
+                jobs.c.status == "pending",
+                jobs.c.available_at <= now,
+            )
             .order_by(jobs.c.available_at, jobs.c.id)
             .limit(limit)
-        ).scalars()
-        skus = sorted({str(i.get("sku") or "") for p in payloads for i in p["order"]["items"]} - {""})
+        ).all()
+        placed = [p["order"] for k, p in payloads if k == _ORDER_PLACED]
+        wanted = {str(i.get("sku") or "") for o in placed for i in o["items"]}
+        wanted |= {_offered_sku(str(p.get("kind", ""))) for k, p in payloads if k == _TIMER_FIRED}
+        skus = sorted(wanted - {""})
     _prefetched[id(rt)] = _levels(inventory, skus) if skus else {}
+    _asked[id(rt)] = set(skus)
 
 
 def with_backorders(rt: Runtime, event: OrderPlaced) -> OrderPlaced:
@@ -60,10 +76,50 @@ def with_backorders(rt: Runtime, event: OrderPlaced) -> OrderPlaced:
     return dataclasses.replace(event, order=dataclasses.replace(event.order, backordered=waiting))
 
 
+def offer_context(
+    conn: sa.Connection, rt: Runtime, row: sa.Row[Any], order: Order, timer_kind: str
+) -> OfferContext | None:
+    """What a replenishment timer's decision needs; None when its SKU was not read yet (run it later)."""
+    sku = _offered_sku(timer_kind)
+    opted_out = queries.opted_out(conn, int(row.customer_id))
+    later = conn.execute(  # the customer's orders since this one, oldest first
+        sa.select(orders.c.state, orders.c.created_at)
+        .where(
+            orders.c.shop_id == rt.shop_id,
+            orders.c.customer_id == row.customer_id,
+            orders.c.created_at > row.created_at,
+            orders.c.id != row.id,
+        )
+        .order_by(orders.c.created_at, orders.c.id)
+    ).all()
+    # The shop's latest word on marketing consent is on the customer's newest order.
+    latest = bool(later[-1].state["customer"].get("marketing_opt_in", False)) if later else None
+    since = order.delivered_at
+    reordered = since is not None and any(
+        o.created_at > since
+        and o.state["stage"] != Stage.CANCELLED.value
+        and any(str(item.get("sku") or "") == sku for item in o.state["items"])
+        for o in later
+    )
+    context = OfferContext(None, opted_out, reordered, latest)
+    if source(rt) is None:
+        return context  # no inventory source: stock unknown, no offer
+    if not (opted_out or reordered) and sku not in _asked.get(id(rt), set()):
+        return None
+    return dataclasses.replace(context, levels=_prefetched.get(id(rt), {}))
+
+
+def _offered_sku(timer_kind: str) -> str:
+    """The SKU of a `replenish:<SKU>` timer ('' for other timers)."""
+    prefix, _, sku = timer_kind.partition(":")
+    return sku if prefix == REPLENISH else ""
+
+
 def forget(rt: Runtime) -> None:
     """Drop this runtime's source and prefetched levels (the service stops)."""
     _sources.pop(id(rt), None)
     _prefetched.pop(id(rt), None)
+    _asked.pop(id(rt), None)
 
 
 def _levels(inventory: InventoryPort, skus: list[str]) -> dict[str, StockLevel]:

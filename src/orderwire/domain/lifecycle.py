@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,6 +30,7 @@ from orderwire.domain.model import (
     CodStatus,
     Order,
     PaymentMethod,
+    ReturnStatus,
     Scan,
     Shipment,
     ShipmentStatus,
@@ -40,7 +42,7 @@ from orderwire.domain.policy import (
     outside_quiet_hours,
     wants_processing_update,
 )
-from orderwire.domain.stock import backorder_edd
+from orderwire.domain.stock import Stocked, backorder_edd, in_stock
 
 
 class MessageKind(StrEnum):
@@ -66,6 +68,8 @@ class MessageKind(StrEnum):
     # replacement, rejected).
     REFUND_COMPLETED = "refund_completed"
     RETURN_UPDATE = "return_update"
+    # Replenishment offers (MARKETING): a delivered product, in stock again, for opted-in customers.
+    REPLENISH = "replenish"
 
 
 class Outcome(StrEnum):
@@ -146,11 +150,41 @@ NDR_CHECK = "ndr_check"
 # commerce: a COD order the customer has not confirmed: one reminder, then staff.
 COD_REMIND = "cod_remind"
 COD_ESCALATE = "cod_escalate"
+# Replenishment offers: `replenish:<SKU>`, due the shop's period for that SKU after delivery.
+REPLENISH = "replenish"
+
+
+@dataclass(frozen=True)
+class OfferContext:
+    """What the app read before a replenishment timer's decision (the domain reads nothing itself).
+
+    `levels` are the stock levels read from the inventory source, None when no source is configured
+    (stock unknown: no offer); `opted_out` is True once the customer said STOP; `reordered` when they
+    placed another order with the SKU after this one was delivered (that order makes its own offer);
+    `marketing_opt_in` is the shop's word on the customer's newest order, when that is not this one (it
+    can withdraw this order's opt-in, never give one this order lacks).
+    """
+
+    levels: Mapping[str, Stocked] | None = None
+    opted_out: bool = False
+    reordered: bool = False
+    marketing_opt_in: bool | None = None
+
+
 _BEFORE_DISPATCH = STAGE_RANK[Stage.DISPATCHED]
 
 
-def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy) -> Decision:
-    """Apply `event` to `order` (None only for a first OrderPlaced) and say what follows."""
+def decide(
+    order: Order | None,
+    event: Event,
+    now: datetime,
+    policy: ShopPolicy,
+    offer: OfferContext | None = None,
+) -> Decision:
+    """Apply `event` to `order` (None only for a first OrderPlaced) and say what follows.
+
+    `offer` is what the app read for a replenishment timer (stock, STOP); other events ignore it.
+    """
     if isinstance(event, OrderPlaced):
         return _order_placed(order, event, now, policy)
     if order is None:
@@ -174,6 +208,8 @@ def decide(order: Order | None, event: Event, now: datetime, policy: ShopPolicy)
         from orderwire.domain import returns  # imports this module: bound late to avoid a cycle
 
         return returns.refund_updated(order, event, now)
+    if event.kind.startswith(f"{REPLENISH}:"):
+        return _replenish_due(order, event.kind, now, policy, offer or OfferContext())
     return _timer_fired(order, event, now, policy)
 
 
@@ -198,6 +234,11 @@ def _order_placed(order: Order | None, event: OrderPlaced, now: datetime, policy
             return Decision(new, Outcome.APPLIED, "order placed", (_confirmation(new, now),))
         return Decision(new, Outcome.APPLIED, "order placed, waiting for payment")
     if STAGE_RANK[order.stage] >= _BEFORE_DISPATCH:
+        consent = incoming.customer.marketing_opt_in
+        if consent != order.customer.marketing_opt_in:  # replenishment offers: the shop's latest word counts
+            customer = dataclasses.replace(order.customer, marketing_opt_in=consent)
+            note = f"marketing opt-in {'given' if consent else 'withdrawn'}; order kept as shipped"
+            return Decision(dataclasses.replace(order, customer=customer), Outcome.APPLIED, note)
         return Decision(order, Outcome.STALE, "order details changed after dispatch: kept as shipped")
     merged = dataclasses.replace(
         order,
@@ -416,6 +457,7 @@ def _forward_moved(
     if stage is Stage.DELIVERED and order.stage is not Stage.DELIVERED:
         updated = dataclasses.replace(updated, delivered_at=event.occurred_at)
         timers.append(TimerIntent(FOLLOW_UP_TIMER, follow_up_due(event.occurred_at, policy)))
+        timers += _replenish_timers(updated, event.occurred_at, policy)
     return Decision(
         updated,
         Outcome.APPLIED,
@@ -681,3 +723,45 @@ def _payment_failed(order: Order, event: PaymentFailed, now: datetime, policy: S
     retry = MessageIntent(MessageKind.PAYMENT_FAILED, f"payment_failed:{day}", now)
     reason = f" ({event.reason})" if event.reason else ""
     return Decision(new, Outcome.APPLIED, f"payment failed{reason}: retry message", (retry,))
+
+
+# Replenishment offers: one timer per delivered SKU the shop set a period for; when it fires, one
+# MARKETING message, only to a customer who opted in to marketing and did not say STOP, only in stock.
+
+
+def _replenish_timers(order: Order, delivered_at: datetime, policy: ShopPolicy) -> list[TimerIntent]:
+    """A `replenish:<SKU>` timer for each configured SKU of the order, due its period after delivery."""
+    skus = dict.fromkeys(i.sku for i in order.items if i.sku in policy.replenish_days)
+    return [
+        TimerIntent(
+            f"{REPLENISH}:{sku}",
+            outside_quiet_hours(delivered_at + timedelta(days=policy.replenish_days[sku]), policy),
+        )
+        for sku in skus
+    ]
+
+
+def _replenish_due(
+    order: Order, kind: str, now: datetime, policy: ShopPolicy, offer: OfferContext
+) -> Decision:
+    """Offer the SKU again, or record why not (the reason is the timeline's note)."""
+    sku = kind.partition(":")[2]
+    if order.delivered_at is None or not any(i.sku == sku for i in order.items):
+        return Decision(order, Outcome.STALE, f"timer {kind}: no delivered item {sku!r}")
+    reason = ""
+    if offer.opted_out:
+        reason = "the customer opted out (STOP)"
+    elif not order.customer.marketing_opt_in or offer.marketing_opt_in is False:
+        reason = "no marketing opt-in from the shop"
+    elif any(r.status is not ReturnStatus.REJECTED for r in order.returns):
+        reason = "the order has a return"
+    elif offer.reordered:
+        reason = "the customer ordered it again since"
+    elif offer.levels is None:
+        reason = "stock unknown (no inventory source configured)"
+    elif not in_stock([sku], offer.levels):
+        reason = "not in stock" if sku in offer.levels else "not listed by the stock source"
+    if reason:
+        return Decision(order, Outcome.IGNORED, f"replenishment offer for {sku} skipped: {reason}")
+    intent = MessageIntent(MessageKind.REPLENISH, f"{REPLENISH}:{sku}", outside_quiet_hours(now, policy), sku)
+    return Decision(order, Outcome.APPLIED, f"replenishment offer for {sku}", (intent,))

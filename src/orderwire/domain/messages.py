@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from urllib.parse import quote
 
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
@@ -35,6 +36,7 @@ TEMPLATE_FOR: dict[MessageKind, str] = {
     MessageKind.PAYMENT_FAILED: "order_payment_failed",
     MessageKind.REFUND_COMPLETED: "order_refund_completed",  # returns
     MessageKind.RETURN_UPDATE: "order_return_update",  # returns
+    MessageKind.REPLENISH: "order_replenish",  # replenishment offers (MARKETING)
 }
 
 SUPPORTED_LANGUAGES = ("en", "hi")
@@ -61,6 +63,9 @@ _PHRASES: dict[str, dict[str, str]] = {
         "replacing": "We have accepted it and will send your replacement soon.",
         "rejected": "We could not accept it. {note}",
         "no_note": "Reply here and our team will explain.",
+        # replenishment offers
+        "reorder": "Order it again here: {url}",
+        "reorder_reply": "Reply to this message and we will help you order it again.",
     },
     "hi": {
         "today": "आज",
@@ -81,6 +86,9 @@ _PHRASES: dict[str, dict[str, str]] = {
         "replacing": "हमने इसे स्वीकार कर लिया है और जल्द ही बदला हुआ सामान भेजेंगे।",
         "rejected": "हम इसे स्वीकार नहीं कर सके। {note}",
         "no_note": "यहीं जवाब दें, हमारी टीम समझाएगी।",
+        # replenishment offers
+        "reorder": "यहाँ फिर से ऑर्डर करें: {url}",
+        "reorder_reply": "फिर से ऑर्डर करने के लिए इस संदेश का जवाब दें, हम मदद करेंगे।",
     },
 }
 
@@ -117,8 +125,14 @@ def _address(order: Order) -> str:
     return _one_line(", ".join(p for p in parts if p))
 
 
-def compose(kind: MessageKind, order: Order, awb: str, tracking_token: str) -> OutboundMessage:
-    """The template message for `kind`, filled from the order (and the shipment `awb`)."""
+def compose(
+    kind: MessageKind, order: Order, awb: str, tracking_token: str, reorder_url: str = ""
+) -> OutboundMessage:
+    """The template message for `kind`, filled from the order (and the shipment `awb`).
+
+    For a replenishment offer `awb` names the SKU offered, and `reorder_url` (the shop's page, "{sku}" in it
+    replaced by the SKU) is where the customer can order it again; without it they are asked to reply.
+    """
     lang = language_for(order.customer.language)
     words = _PHRASES[lang]
     name = _one_line(order.customer.name.split(" ")[0] if order.customer.name else words["friend"])
@@ -195,6 +209,12 @@ def compose(kind: MessageKind, order: Order, awb: str, tracking_token: str) -> O
         return commerce
     if kind in (MessageKind.REFUND_COMPLETED, MessageKind.RETURN_UPDATE):
         return _return_message(kind, order, awb, lang, message)
+    if kind is MessageKind.REPLENISH:
+        item = next((i for i in order.items if i.sku == awb), order.items[0] if order.items else None)
+        product = _one_line(item.name if item else number, 60)
+        link = reorder_url.replace("{sku}", quote(awb, safe="")) if reorder_url else ""
+        reorder = words["reorder"].format(url=link) if link else words["reorder_reply"]
+        return message((name, product, _one_line(reorder, _RETRY_URL_LIMIT)))
     refund = words["refund"] if order.paid else words["cod_cancel"]
     return message((number, _one_line(refund)))
 

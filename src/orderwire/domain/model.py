@@ -158,6 +158,9 @@ class Customer:
     name: str = ""
     language: str = "en"
     first_order: bool = False
+    # Replenishment offers: the shop says the customer agreed to marketing messages (WhatsApp needs that
+    # opt-in for them); False for shops that do not say and for orders stored before it.
+    marketing_opt_in: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,6 +54,10 @@ class ShopPolicy:
     return_window_days: int = 7
     refund_days: int = 7
     return_photos_max: int = 3
+    # Replenishment offers: days after delivery to offer each configured SKU again (other SKUs never
+    # are), and the shop page the offer links to ("{sku}" in it becomes the SKU; none when empty).
+    replenish_days: Mapping[str, int] = field(default_factory=dict)
+    reorder_url: str = ""
 
     def __post_init__(self) -> None:
         if not 3 <= self.follow_up_days <= 7:
@@ -106,3 +111,22 @@ def default_edd(placed_at: datetime, policy: ShopPolicy) -> date:
     """The promise made when neither the shop nor the courier gave an EDD."""
     local = placed_at.astimezone(ZoneInfo(policy.timezone)).date()
     return add_delivery_days(local, policy.default_delivery_days, policy.edd.holidays)
+
+
+# Replenishment offers: the per-SKU periods, written `SKU-1=30,SKU-2=45` in ORDERWIRE_REPLENISH_DAYS.
+REPLENISH_MAX_DAYS = 730
+
+
+def parse_replenish_days(text: str) -> dict[str, int]:
+    """`SKU-1=30,SKU-2=45` as {SKU: days}; ValueError for a malformed, repeated or out-of-range pair."""
+    periods: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        sku, equals, days = (x.strip() for x in part.partition("="))
+        if not (sku and equals and days.isascii() and days.isdigit()) or len(sku) > 100:
+            raise ValueError(f"expected SKU=days pairs such as SKU-1=30,SKU-2=45, not {part[:60]!r}")
+        if not 1 <= int(days) <= REPLENISH_MAX_DAYS:
+            raise ValueError(f"{sku}: days must be between 1 and {REPLENISH_MAX_DAYS}")
+        if sku in periods:
+            raise ValueError(f"{sku} is listed twice")
+        periods[sku] = int(days)
+    return periods

@@ -84,7 +84,10 @@ def at_unix(value: Any) -> datetime:
     """An aware UTC datetime from a Unix timestamp in seconds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PayloadError("timestamp must be a number")
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (ValueError, OverflowError, OSError) as exc:  # out of the range a datetime can hold
+        raise PayloadError(f"timestamp {value!r} out of range") from exc
 
 
 def whole(value: Any) -> int | None:

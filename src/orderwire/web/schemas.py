@@ -81,6 +81,8 @@ class OrderIn(Strict):
     references: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=200)]] = Field(
         default_factory=dict, max_length=20
     )
+    # Replenishment offers: the customer agreed to marketing messages on WhatsApp (none are sent without).
+    marketing_opt_in: bool = False
 
     @field_validator("currency")
     @classmethod
@@ -98,7 +100,12 @@ class OrderIn(Strict):
             shop_id="",
             order_id=self.order_id,
             number=self.number or self.order_id,
-            customer=Customer(self.customer.phone, self.customer.name, self.customer.language),
+            customer=Customer(
+                self.customer.phone,
+                self.customer.name,
+                self.customer.language,
+                marketing_opt_in=self.marketing_opt_in,
+            ),
             items=items,
             total=Money(total, self.currency),
             address=Address(**self.shipping_address.model_dump()),

@@ -9,6 +9,13 @@ partially_refunded, refunded, voided), `payment_gateway_names`, the deprecated `
 `address2`, `city`, `province`, `zip`, `country_code`, `phone`), `customer` (`first_name`, `last_name`,
 `phone`), `phone`, `customer_locale`, `cancelled_at`, `cancel_reason`, `tags`.
 
+Marketing opt-in (replenishment offers): the order's `customer.sms_marketing_consent.state` ==
+"subscribed" (the Customer resource, shopify.dev/docs/api/admin-rest/latest/resources/customer; states
+subscribed, not_subscribed, pending, unsubscribed, redacted — shopify.dev/docs/api/admin-graphql/latest/
+enums/CustomerSmsMarketingState), the consent Shopify records for the customer's phone number. Neither
+`buyer_accepts_marketing` ("whether the customer consented to receive email updates from the shop") nor
+`email_marketing_consent` counts: consent to e-mail is not consent to WhatsApp marketing.
+
 Cash on delivery: Shopify's manual payment method for it is named "Cash on Delivery (COD)", and that name
 is what `payment_gateway_names` (and `gateway`) carry; COD apps name theirs "cash_on_delivery" or "COD".
 An order is COD when any gateway name is one of those, or when it is pending and its only gateway is the
@@ -48,6 +55,11 @@ def is_cod(order: Mapping[str, Any]) -> bool:
     if named & COD_GATEWAYS:
         return True
     return named == {"manual"} and text(order, "financial_status") == "pending"
+
+
+def marketing_opt_in(customer: Mapping[str, Any]) -> bool:
+    """The customer's phone number is subscribed to marketing (see the module docstring)."""
+    return text(mapping(customer, "sms_marketing_consent"), "state").lower() == "subscribed"
 
 
 def count(data: Mapping[str, Any], key: str) -> int:
@@ -95,7 +107,12 @@ def placed(order: Mapping[str, Any]) -> tuple[OrderPlaced, bool]:
         shop_id="",
         order_id=order_id,
         number=text(order, "name") or f"#{text(order, 'order_number') or order_id}",
-        customer=Customer(phone=phone, name=name[:200], language=text(order, "customer_locale")[:16] or "en"),
+        customer=Customer(
+            phone=phone,
+            name=name[:200],
+            language=text(order, "customer_locale")[:16] or "en",
+            marketing_opt_in=marketing_opt_in(customer),
+        ),
         items=lines,
         total=Money(minor_units(total, currency), currency),
         address=Address(
