@@ -8,7 +8,6 @@ docs/operations.md, "duplicate window").
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
@@ -23,7 +22,7 @@ from orderwire.app.runtime import Runtime, current
 from orderwire.integrations.whatsapp.client import TEMPLATE_STATUS_FOR_CODE, SendResult, Verdict
 from orderwire.store import queries
 from orderwire.store.db import reading
-from orderwire.store.tables import customers, messages
+from orderwire.store.tables import customers, messages, send_pacing
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,16 @@ FINAL = {
 }
 
 
+def next_grant(granted: list[float], now: float, rate: int, window: float) -> float:
+    """When the next send may go, given the moments of the sends granted in the last `window` seconds:
+    fewer than `rate` in any window, and at least 1/rate after the previous one."""
+    recent = [t for t in granted if t > now - window]
+    ready = (recent[-1] + 1.0 / rate) if recent else now
+    if len(recent) >= rate:
+        ready = max(ready, recent[-rate] + window)
+    return ready
+
+
 class Pacer:
     """Keeps this process's requests within `rate` in every one-second window, spaced 1/rate apart.
 
@@ -47,14 +56,14 @@ class Pacer:
     send threads a thread that wakes late (the GIL) still holds an early slot and bunches up with the
     next ones (benchmarks/pacer.py measured 89 sends in one second at 80/s). So a request goes only when
     fewer than `rate` went out in the last `window` seconds (the moments actually granted) and at least
-    1/rate after the previous one.
+    1/rate after the previous one. The window is a little over a second: a granted request reaches Meta
+    a moment later.
     """
 
     def __init__(self, rate_per_second: int, window: float = 1.05):
         self._rate = rate_per_second
-        self._interval = 1.0 / rate_per_second
-        self._window = window  # a little over a second: a granted request reaches Meta a moment later
-        self._granted: collections.deque[float] = collections.deque()
+        self._window = window
+        self._granted: list[float] = []
         self._lock = threading.Lock()
 
     def wait(self) -> None:
@@ -62,24 +71,59 @@ class Pacer:
         while True:
             with self._lock:
                 now = time.monotonic()
-                while self._granted and self._granted[0] <= now - self._window:
-                    self._granted.popleft()
-                last = self._granted[-1] if self._granted else -self._window
-                ready = last + self._interval
-                if len(self._granted) >= self._rate:
-                    ready = max(ready, self._granted[0] + self._window)
+                ready = next_grant(self._granted, now, self._rate, self._window)
                 if ready <= now:
-                    self._granted.append(now)
+                    self._granted = [t for t in self._granted if t > now - self._window] + [now]
                     return
             time.sleep(ready - now)
+
+
+class SharedPacer(Pacer):
+    """The same rule for every process on one PostgreSQL: the granted moments live in one row
+    (`send_pacing`), taken FOR UPDATE and timed by the database's clock, so two or more processes stay
+    within the per-number limit together (each process's own threads queue on a local lock first)."""
+
+    def __init__(self, engine: sa.Engine, name: str, rate_per_second: int, window: float = 1.05):
+        super().__init__(rate_per_second, window)
+        self._engine = engine
+        self._name = name[:100]
+        with engine.begin() as conn:
+            queries.insert_ignore(conn, send_pacing, {"name": self._name, "granted": []}, ["name"])
+
+    def wait(self) -> None:
+        """Block until this caller may send, counting every process's sends."""
+        with self._lock:
+            while True:
+                with self._engine.begin() as conn:
+                    row = conn.execute(
+                        sa.select(send_pacing.c.granted, sa.func.extract("epoch", sa.func.clock_timestamp()))
+                        .where(send_pacing.c.name == self._name)
+                        .with_for_update()
+                    ).one()
+                    granted, now = [float(t) for t in row[0]], float(row[1])
+                    ready = next_grant(granted, now, self._rate, self._window)
+                    if ready <= now:
+                        kept = [t for t in granted if t > now - self._window] + [now]
+                        conn.execute(
+                            send_pacing.update().where(send_pacing.c.name == self._name).values(granted=kept)
+                        )
+                        return
+                time.sleep(ready - now)
 
 
 _pacers: dict[int, Pacer] = {}
 
 
 def pacer_for(rt: Runtime) -> Pacer:
-    """One pacer per runtime."""
-    return _pacers.setdefault(id(rt), Pacer(rt.settings.whatsapp_rate_per_second))
+    """One pacer per runtime: shared through the database on PostgreSQL, in memory on SQLite (one process)."""
+    if id(rt) not in _pacers:
+        rate = rt.settings.whatsapp_rate_per_second
+        if rt.engine.dialect.name == "postgresql":
+            name = f"whatsapp:{rt.settings.whatsapp_phone_number_id}"
+            _pacers[id(rt)] = SharedPacer(rt.engine, name, rate)
+        else:
+            _pacers[id(rt)] = Pacer(rate)
+    return _pacers[id(rt)]
 
 
 _queues: dict[str, Queue] = {}

@@ -360,3 +360,12 @@ case_notes = sa.Table(
 escalations.append_column(sa.Column("assignee_id", sa.ForeignKey("users.id")))
 escalations.append_column(sa.Column("resolved_at", UTCDateTime))
 escalations.append_column(sa.Column("resolved_by", sa.ForeignKey("users.id")))
+
+# The send pacer all processes share on PostgreSQL (app/sending.py): per sending number, the moments
+# (database clock, epoch seconds) sends were granted in the last window.
+send_pacing = sa.Table(
+    "send_pacing",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("granted", JSONType, nullable=False),
+)
