@@ -52,6 +52,7 @@ from confirmation import (
     phone_for,
     proc_cpu_seconds,
     replay_posts,
+    run_cleanly,
 )
 
 SECRET = b"baseline-secret"
@@ -244,22 +245,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every `finally` (cleanup)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.app:
         serve_app(args.port, args.graph_url)
         return 0
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return 0 if run(args) else 1
-    except KeyboardInterrupt:
-        print("interrupted: app and fake Graph stopped", file=sys.stderr)
-        return 130
+    return run_cleanly(lambda: run(args), "app and fake Graph stopped")
 
 
 if __name__ == "__main__":

@@ -997,6 +997,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def run_cleanly(run: Callable[[], bool], interrupted: str) -> int:
+    """Exit code of a benchmark run: 0 if it met its checks, 1 if not, 130 when stopped by a signal
+    (SIGTERM and SIGINT unwind through every `finally`, so servers, files and databases are removed)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (`&`)
+    try:
+        return 0 if run() else 1
+    except KeyboardInterrupt:
+        print(f"interrupted: {interrupted}", file=sys.stderr)
+        return 130
+
+
 def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every `finally` (cleanup)
 

@@ -32,7 +32,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -60,6 +59,7 @@ from confirmation import (
     percentile,
     proc_cpu_seconds,
     replay_posts,
+    run_cleanly,
     source_fingerprint,
 )
 
@@ -257,19 +257,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every `finally` (cleanup)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return 0 if run(args) else 1
-    except KeyboardInterrupt:
-        print("interrupted: server stopped, temporary files and databases removed", file=sys.stderr)
-        return 130
+    return run_cleanly(lambda: run(args), "server stopped, temporary files and databases removed")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ from confirmation import (
     machine_busy_seconds,
     order_body,
     percentile,
+    run_cleanly,
     send_moments,
     source_fingerprint,
 )
@@ -295,19 +295,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every `finally` (cleanup)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return 0 if run(args) else 1
-    except KeyboardInterrupt:
-        print("interrupted: server stopped, temporary files and databases removed", file=sys.stderr)
-        return 130
+    return run_cleanly(lambda: run(args), "server stopped, temporary files and databases removed")
 
 
 if __name__ == "__main__":

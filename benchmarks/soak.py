@@ -36,7 +36,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import ssl
 import sys
 import tempfile
@@ -63,6 +62,7 @@ from confirmation import (
     order_body,
     percentile,
     phone_for,
+    run_cleanly,
     source_fingerprint,
 )
 
@@ -336,19 +336,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every `finally` (cleanup)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return 0 if run(args) else 1
-    except KeyboardInterrupt:
-        print("interrupted: server stopped, temporary files and databases removed", file=sys.stderr)
-        return 130
+    return run_cleanly(lambda: run(args), "server stopped, temporary files and databases removed")
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def test_an_opened_escalation_is_an_event(database_url: str, graph: GraphServer)
                 sa.select(orders.c.id).where(orders.c.order_id == "shop-1001")
             ).scalar_one()
             for _ in range(2):  # the same case twice: opened once, told once
-                escalations.open_case(conn, rt.shop_id, order_pk, "AWB1", "no_answer", "case-1", {}, now)
+                escalations.open_case(conn, rt, order_pk, "AWB1", "no_answer", "case-1", {}, now)
         wait_for(lambda: "escalation.opened" in rx.types())
         time.sleep(0.3)
         with rt.engine.connect() as conn:

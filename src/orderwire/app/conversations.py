@@ -77,7 +77,7 @@ def record_whatsapp_delivery(rt: Runtime, raw: bytes, parsed: Parsed | None, not
                 }
             conn.execute(messages.update().where(messages.c.id == row.id).values(**update))
             if status.status == "failed":  # staff console: a message that failed for good is a case
-                escalations.open_message_case(conn, int(row.id), now)
+                escalations.open_message_case(conn, rt, int(row.id), now)
         for change in parsed.templates:
             templates.record_update(conn, rt.shop_id, change, now)
         for message in parsed.messages:

@@ -15,7 +15,7 @@ from orderwire.store.tables import escalations, messages, orders
 
 def open_case(
     conn: sa.Connection,
-    shop_id: str,
+    rt: Runtime,
     order_pk: int | None,
     awb: str,
     reason: str,
@@ -28,7 +28,7 @@ def open_case(
         conn,
         escalations,
         {
-            "shop_id": shop_id,
+            "shop_id": rt.shop_id,
             "order_pk": order_pk,
             "awb": awb,
             "reason": reason,
@@ -40,7 +40,7 @@ def open_case(
         ["shop_id", "key"],
     )
     if opened:
-        outbound.escalation_opened(conn, shop_id, order_pk, awb, reason, key, now)
+        outbound.escalation_opened(conn, rt, order_pk, awb, reason, key, now)
     return opened
 
 
@@ -86,7 +86,7 @@ def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]
     ]
 
 
-def open_message_case(conn: sa.Connection, message_id: int, now: datetime) -> bool:
+def open_message_case(conn: sa.Connection, rt: Runtime, message_id: int, now: datetime) -> bool:
     """A message that failed for good becomes a case ('message_failed'), once per message.
 
     Only messages about an order can be cases (a case belongs to an order); in the caller's transaction.
@@ -101,7 +101,7 @@ def open_message_case(conn: sa.Connection, message_id: int, now: datetime) -> bo
             messages.c.error_detail,
         ).where(messages.c.id == message_id)
     ).first()
-    if row is None or row.order_pk is None:
+    if row is None or row.order_pk is None or row.shop_id != rt.shop_id:
         return False
     detail = {
         "message_id": message_id,
@@ -111,4 +111,4 @@ def open_message_case(conn: sa.Connection, message_id: int, now: datetime) -> bo
         "error": (row.error_detail or "")[:300],
     }
     key = f"message_failed:{message_id}"
-    return open_case(conn, row.shop_id, int(row.order_pk), "", "message_failed", key, detail, now)
+    return open_case(conn, rt, int(row.order_pk), "", "message_failed", key, detail, now)

@@ -451,7 +451,7 @@ def _open_cases(
 ) -> None:
     for case in cases:
         key = message_key(order.order_id, case.key)
-        escalations.open_case(conn, rt.shop_id, order_pk, case.awb, case.reason, key, case.detail, now)
+        escalations.open_case(conn, rt, order_pk, case.awb, case.reason, key, case.detail, now)
 
 
 def _queue_calls(

@@ -34,7 +34,6 @@ import httpx
 import sqlalchemy as sa
 
 from orderwire.app import crm
-from orderwire.app import runtime as runtimes
 from orderwire.app.runtime import Runtime
 from orderwire.domain.model import Order, order_from_json
 from orderwire.domain.outbound_events import (
@@ -172,20 +171,10 @@ def order_changed(
 
 
 def escalation_opened(
-    conn: sa.Connection, shop_id: str, order_pk: int | None, awb: str, reason: str, key: str, now: datetime
+    conn: sa.Connection, rt: Runtime, order_pk: int | None, awb: str, reason: str, key: str, now: datetime
 ) -> None:
-    """Emit `escalation.opened` for a case just opened (escalations.open_case has no runtime to pass).
-
-    Uses the process's installed runtime (the running service's); without one (a bare unit test), for
-    another shop, or for a case about an order we never received, nothing is emitted.
-    """
-    if order_pk is None:
-        return
-    try:
-        rt = runtimes.current()
-    except RuntimeError:
-        return
-    if rt.shop_id != shop_id or not endpoints(rt.settings):
+    """Emit `escalation.opened` for a case just opened (nothing for a case about an order never received)."""
+    if order_pk is None or not endpoints(rt.settings):
         return
     state = conn.execute(sa.select(orders.c.state).where(orders.c.id == order_pk)).scalar()
     if state is None:

@@ -190,7 +190,7 @@ def _stored(conn: sa.Connection, rt: Runtime, job: Any, answer: dict[str, Any], 
             "other_order": other[1],
         }
         key = orders.message_key(row.order_id, f"{rma}:photo_reused:{photo['sha256'][:16]}")
-        escalations.open_case(conn, rt.shop_id, row.order_pk, row.awb, "photo_reused", key, detail, now)
+        escalations.open_case(conn, rt, row.order_pk, row.awb, "photo_reused", key, detail, now)
 
 
 # --- payment_refund (fallback: the payment adapters' performer replaces it) ---

@@ -255,14 +255,14 @@ def record_result(
                 "error": result.error_code,
             }
             key = f"{row.key}:window_closed"
-            escalations.open_case(conn, rt.shop_id, row.order_pk, "", "window_closed", key, detail, now)
+            escalations.open_case(conn, rt, row.order_pk, "", "window_closed", key, detail, now)
         if result.verdict is Verdict.AUTH:
             log.error(
                 "WhatsApp refused the access token (%s): renew ORDERWIRE_WHATSAPP_TOKEN", result.error_code
             )
         conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
         if status == "failed":
-            escalations.open_message_case(conn, int(row.id), now)
+            escalations.open_message_case(conn, rt, int(row.id), now)
     if status != "retrying":
         rt.wake()  # the customer's next message may go now
     if result.verdict is Verdict.SENT:
@@ -281,7 +281,7 @@ def give_up(message_id: int) -> None:
             .values(status="failed", needs_attention=True, updated_at=rt.clock())
         ).rowcount
         if failed:
-            escalations.open_message_case(conn, message_id, rt.clock())
+            escalations.open_message_case(conn, rt, message_id, rt.clock())
 
 
 def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = None) -> int:

@@ -149,7 +149,7 @@ def _perform(rt: Runtime, job: Any, performer: Performer) -> None:
                 detail["note"] = note[:500]
             key = f"{job.dedupe_key}:{case_reason}"
             awb = str(payload.get("awb", ""))
-            escalations.open_case(conn, rt.shop_id, order_pk, awb, case_reason, key, detail, now)
+            escalations.open_case(conn, rt, order_pk, awb, case_reason, key, detail, now)
         if status == "done" and outcome == "applied" and performer.after is not None:
             performer.after(conn, rt, job, answer, now)
         if order_pk is not None and (status != "pending" or attempts == 1):

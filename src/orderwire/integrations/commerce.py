@@ -26,7 +26,8 @@ def minor_units(amount: object, currency: str) -> int:
         raise PayloadError(f"amount {amount!r} is not a number") from exc
     if not value.is_finite():
         raise PayloadError(f"amount {amount!r} is not a number")
-    scale = Decimal(10) ** get_currency_precision(currency or "XXX")
+    # babel knows each ISO 4217 currency's minor units (INR 2, JPY 0, KWD 3); without one, assume two.
+    scale = Decimal(10) ** (get_currency_precision(currency) if currency else 2)
     return int((value * scale).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
