@@ -220,7 +220,7 @@ def free_port() -> int:
 def database(kind: str, tmp: Path) -> Iterator[str]:
     """A fresh database URL for one run; a PostgreSQL database is dropped afterwards."""
     if kind == "sqlite":
-        yield f"sqlite:///{tmp}/orderwire.db"  # DBOS keeps its own file beside it (orderwire.dbos.sqlite)
+        yield f"sqlite:///{tmp}/orderwire.db"
         return
     name = f"bench_{secrets.token_hex(6)}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -1,4 +1,4 @@
-"""Build and start the service's parts: database, durable engine, pump."""
+"""Build and start the service's parts: database, pump, sender."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from dbos import DBOS
-
 from orderwire.app import courier_actions, outbound, sending, stock
 from orderwire.app import returns as _returns  # noqa: F401  (returns: registers its vendor calls)
 from orderwire.app.catalogue import load_catalogue
 from orderwire.app.pump import Pump
-from orderwire.app.runtime import Runtime, install, utc_now
+from orderwire.app.runtime import Runtime, utc_now
 from orderwire.app.tracking_poll import Poller
 from orderwire.domain.policy import EddRules, ShopPolicy, parse_replenish_days
 from orderwire.integrations.whatsapp.client import CloudApiClient
 from orderwire.settings import Settings
 from orderwire.store import queries
-from orderwire.store.db import make_engine, migrate, use_wal
+from orderwire.store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +102,7 @@ def worker_environment(rt: Runtime) -> dict[str, str]:
 
 
 class Service:
-    """The durable engine and the pump around one runtime."""
+    """The pump (jobs, timers, sending) and the courier poller around one runtime."""
 
     def __init__(self, rt: Runtime):
         self.rt = rt
@@ -112,35 +110,20 @@ class Service:
         self.poller = Poller(rt) if rt.settings.shiprocket_polling else None
 
     def start(self) -> None:
-        """Launch DBOS (recovering this executor's pending work) and the pump."""
-        install(self.rt)
-        settings = self.rt.settings
-        use_wal(settings.dbos_database_url)  # DBOS's own SQLite file would otherwise fsync every commit
-        DBOS(
-            config={
-                "name": "orderwire",
-                "system_database_url": settings.dbos_database_url,
-                "application_version": settings.app_version,
-                "executor_id": settings.executor_id,
-                "log_level": "WARNING",
-                "notification_listener_polling_interval_sec": 0.1,
-            }
-        )
-        DBOS.launch()
-        sending.register_queue(self.rt)
+        """Take back this executor's unfinished sends, then start the pump."""
+        sending.sender_for(self.rt)
         self.pump.start()
         if self.poller is not None:
             self.poller.start()
 
     def stop(self) -> None:
-        """Stop the pump and the durable engine."""
+        """Stop the pump, let the sends in flight finish, and close the clients."""
         if self.poller is not None:
             self.poller.stop()
         self.pump.stop()
+        sending.close(self.rt)
         courier_actions.close(self.rt)
         outbound.close(self.rt)  # outbound webhooks and CRM
         stock.forget(self.rt)  # commerce
-        DBOS.destroy(workflow_completion_timeout_sec=2)  # let in-flight sends checkpoint
         self.rt.whatsapp.close()
         self.rt.engine.dispose()
-        install(None)

@@ -80,7 +80,7 @@ def _worker_process(env: dict[str, str]) -> Iterator[None]:
 
     def die_with_parent() -> None:
         # PR_SET_PDEATHSIG with SIGKILL: a killed parent takes its worker along, whatever it is doing.
-        # Nothing is lost: jobs roll back and DBOS recovers in-flight sends when a worker starts again.
+        # Nothing is lost: jobs roll back, and a new worker takes back the sends its predecessor had claimed.
         prctl(1, signal.SIGKILL)
 
     def spawn() -> subprocess.Popen[bytes]:
@@ -129,7 +129,7 @@ def worker() -> None:
     stopped = threading.Event()
     parent = os.getppid()
     service.start()
-    for signum in (signal.SIGTERM, signal.SIGINT):  # after start: DBOS.launch installs handlers of its own
+    for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
     try:
         while not stopped.wait(1.0):

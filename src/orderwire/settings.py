@@ -6,7 +6,6 @@ import base64
 import binascii
 import re
 from datetime import date
-from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -97,8 +96,7 @@ class Settings(BaseSettings):
     tracking_poll_max_attempts: int = Field(default=8, ge=1, le=30)
     tracking_poll_every_seconds: float = Field(default=30.0, gt=0)
 
-    executor_id: str = "local"
-    app_version: str = "1"
+    executor_id: str = "local"  # names this process's claims on messages it is sending
     # Failed deliveries: a reminder, then staff, when the customer does not answer (sooner after a second).
     ndr_reminder_minutes: float = Field(default=120, gt=0)
     ndr_escalate_minutes: float = Field(default=360, gt=0)
@@ -147,6 +145,8 @@ class Settings(BaseSettings):
     # --- end returns ---
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
+    # A send claimed this long ago by a process that has not finished it is taken over by another one.
+    send_lease_seconds: float = Field(default=60.0, ge=1)
 
     # --- Outbound webhooks and CRM (app/outbound.py, docs/outbound-webhooks.md) ---
     # Standard Webhooks: comma-separated endpoint URLs, one signing secret `whsec_<base64>` for all of
@@ -257,11 +257,3 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """True when no WhatsApp credentials are configured: messages go to the built-in sandbox."""
         return self.whatsapp_token is None
-
-    @cached_property
-    def dbos_database_url(self) -> str:
-        """The durable engine's own database: beside the SQLite file, or the same PostgreSQL."""
-        if self.database_url.startswith("sqlite"):
-            base = self.database_url.removesuffix(".db")
-            return f"{base}.dbos.sqlite"
-        return self.database_url

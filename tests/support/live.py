@@ -1,4 +1,4 @@
-"""Run the real app (uvicorn, DBOS, pump) in this process on a free loopback port."""
+"""Run the real app (uvicorn, pump, sender) in this process on a free loopback port."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from orderwire.web.app import create_app
 
 
 class LiveService:
-    """`with LiveService(env) as live:` gives `live.url` and `live.rt`; stops DBOS on exit."""
+    """`with LiveService(env) as live:` gives `live.url` and `live.rt`; stops the service on exit."""
 
     def __init__(self, env: dict[str, str], **overrides: Any):
         self._env = env

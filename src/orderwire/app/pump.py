@@ -18,9 +18,8 @@ log = logging.getLogger(__name__)
 BATCH = 200
 JOBS_PER_TRANSACTION = 20
 IDLE_WAIT = 0.05  # a separate web process cannot wake this one: poll often (cheap when idle)
-SWEEP_EVERY = 30.0
+SWEEP_EVERY = 30.0  # at most; more often when the send lease is shorter
 PURGE_EVERY = 3600.0
-ORPHAN_AFTER = timedelta(seconds=60)
 
 
 def run_once(rt: Runtime, sweep: bool = False) -> int:
@@ -35,7 +34,8 @@ def run_once(rt: Runtime, sweep: bool = False) -> int:
             break
     done += vendor_calls.run_due(rt)
     done += outbound.run_due(rt)  # outbound webhooks and CRM notes
-    done += sending.dispatch_due(rt, stale_after=ORPHAN_AFTER if sweep else None)
+    lease = timedelta(seconds=rt.settings.send_lease_seconds)
+    done += sending.dispatch_due(rt, stale_after=lease if sweep else None)  # claims of dead processes
     return done
 
 
@@ -60,8 +60,9 @@ class Pump:
     def _loop(self) -> None:
         last_sweep = last_purge = 0.0
         purged_until: datetime | None = None
+        sweep_every = min(SWEEP_EVERY, self._rt.settings.send_lease_seconds / 2)
         while not self._stop.is_set():
-            sweep = time.monotonic() - last_sweep > SWEEP_EVERY
+            sweep = time.monotonic() - last_sweep > sweep_every
             try:
                 done = run_once(self._rt, sweep=sweep)
                 if sweep:

@@ -39,7 +39,7 @@ def sync(
             "bank_ref": case.bank_ref,
         }
         if case.awb:  # the return parcel's courier news finds the order by its AWB
-            queries.add_refs(conn, shop_id, order_pk, {"awb": case.awb})
+            queries.add_refs(conn, shop_id, order_pk, [("awb", case.awb)])
         row = existing.get(case.rma)
         if row is None:
             queries.insert_ignore(

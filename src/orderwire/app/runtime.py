@@ -40,19 +40,3 @@ class Runtime:
     def wake(self) -> None:
         """Tell the pump there is new work (it also polls on its own)."""
         self.work_available.set()
-
-
-_current: Runtime | None = None
-
-
-def install(runtime: Runtime | None) -> None:
-    """Make `runtime` the one durable workflows use (they run on engine threads, not requests)."""
-    global _current
-    _current = runtime
-
-
-def current() -> Runtime:
-    """The installed runtime."""
-    if _current is None:
-        raise RuntimeError("Orderwire runtime not started")
-    return _current

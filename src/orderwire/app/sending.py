@@ -1,9 +1,16 @@
-"""Durable sending: one DBOS workflow per message, on a rate-limited queue shared by all processes.
+"""Durable sending: the `messages` table is the send queue, and a bounded pool of threads sends from it.
 
-The workflow id is `send-<message id>`, so enqueueing twice (a sweep after a crash) starts nothing new.
-Each attempt is a step; between attempts the workflow sleeps durably. A message is sent twice only if
-the process dies after Meta accepted it and before the step's result was checkpointed (see
-docs/operations.md, "duplicate window").
+The pump claims due messages in one transaction (`dispatch_due`: FOR UPDATE SKIP LOCKED, so several
+processes share the work): status 'queued', `claimed_by` this process's executor id. One attempt is one
+request to the Cloud API, and its answer is recorded in one transaction: accepted, failed (with a staff
+case), or 'retrying' with `send_after` moved back by the backoff, to be claimed again when due. A claim
+outlives its process: a process with the same executor id releases it when it starts, and any process
+takes it over after `ORDERWIRE_SEND_LEASE_SECONDS`. A message is sent twice only if the process dies after
+Meta accepted it and before the answer was recorded (docs/operations.md, "duplicate window").
+
+Until 2026-11 each message was a DBOS workflow on a rate-limited queue; that cost about five system-database
+transactions and two threads' hand-offs per message, and capped one worker at ~50 messages/s on
+PostgreSQL (docs/benchmarks.md, "Sending without a workflow per message").
 """
 
 from __future__ import annotations
@@ -11,24 +18,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from dbos import DBOS, Queue, SetWorkflowID
 
 from orderwire.app import escalations, metrics, templates
-from orderwire.app.runtime import Runtime, current
+from orderwire.app.runtime import Runtime
 from orderwire.integrations.whatsapp.client import TEMPLATE_STATUS_FOR_CODE, SendResult, Verdict
 from orderwire.store import queries
-from orderwire.store.db import reading
 from orderwire.store.tables import customers, messages, send_pacing
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "whatsapp-send"
 INFLIGHT = messages.alias("in_flight")
 SENDABLE = ("queued", "retrying", "scheduled")
+SEND_THREADS = 32
 FINAL = {
     Verdict.SENT: "accepted",
     Verdict.FAILED: "failed",
@@ -128,78 +134,160 @@ def pacer_for(rt: Runtime) -> Pacer:
     return _pacers[id(rt)]
 
 
-_queues: dict[str, Queue] = {}
+class Sender:
+    """A bounded pool of send threads for one runtime; knows how many claimed messages it still holds."""
 
+    def __init__(self, rt: Runtime, threads: int = SEND_THREADS):
+        self._rt = rt
+        self._threads = threads
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="orderwire-send")
+        self._held = 0
+        self._lock = threading.Lock()
 
-def register_queue(rt: Runtime) -> None:
-    """The send queue: the rate limit holds across every process sharing the database.
+    def free(self) -> int:
+        """How many more messages may be claimed now (never more than the threads can start at once)."""
+        with self._lock:
+            return max(0, self._threads - self._held)
 
-    Not partitioned: DBOS's limiter on a partitioned queue claims one partition per transaction, which
-    measured ~1 s of queueing per message at 50/s (docs/benchmarks.md). Chat order is kept instead by
-    `dispatch_due`, which hands a customer's next message over only when the previous one is settled.
-    """
-    _queues[QUEUE_NAME] = DBOS.register_queue(
-        QUEUE_NAME,
-        limiter={"limit": rt.settings.whatsapp_rate_per_second, "period": 1.0},
-        worker_concurrency=32,
-        polling_interval_sec=0.05,
-    )
+    def submit(self, rows: list[Any]) -> None:
+        """Send each claimed row on a pool thread."""
+        with self._lock:
+            self._held += len(rows)
+        for row in rows:
+            self._pool.submit(self._send, row)
 
-
-def enqueue(message_id: int) -> None:
-    """Start (or find) the send workflow of a message."""
-    queue = _queues.get(QUEUE_NAME)
-    if queue is None:
-        raise RuntimeError(f"queue {QUEUE_NAME} not registered")
-    with SetWorkflowID(f"send-{message_id}"):
-        queue.enqueue(send_message, message_id)
-
-
-@DBOS.workflow()
-def send_message(message_id: int) -> str:
-    """Send one message, retrying transient failures with backoff; never loops forever."""
-    rt = current()
-    for attempt in range(1, rt.settings.send_max_attempts + 1):
+    def _send(self, row: Any) -> None:
         try:
-            verdict = attempt_send(message_id, attempt)
-        except Exception as exc:  # e.g. the database blinked: retry, never leave the row 'queued' for good
-            log.warning("message %s attempt %s raised %s", message_id, attempt, type(exc).__name__)
-            verdict = Verdict.RETRY
-        if verdict in ("skipped", "held", *FINAL.values()):
-            return verdict
-        base = rt.settings.send_retry_base_seconds
-        factor = 4 if verdict == Verdict.SLOW_DOWN else 2
-        DBOS.sleep(min(600.0, base * factor ** (attempt - 1)))
-    give_up(message_id)
-    return "failed"
+            send_claimed(self._rt, row)
+        finally:
+            with self._lock:
+                self._held -= 1
+
+    def close(self) -> None:
+        """Finish the requests in flight, then give back the claims not started."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        release_claims(self._rt)
 
 
-@DBOS.step()
-def attempt_send(message_id: int, attempt: int) -> str:
+_senders: dict[int, Sender] = {}
+
+
+def sender_for(rt: Runtime) -> Sender:
+    """The runtime's sender; the first call gives back the claims a previous run of this executor left."""
+    if id(rt) not in _senders:
+        release_claims(rt)
+        _senders[id(rt)] = Sender(rt)
+    return _senders[id(rt)]
+
+
+def close(rt: Runtime) -> None:
+    """Stop the runtime's sender (after the pump: nothing new is claimed)."""
+    sender = _senders.pop(id(rt), None)
+    if sender is not None:
+        sender.close()
+
+
+def release_claims(rt: Runtime) -> int:
+    """Make this executor's claims due again (at start: its previous run died holding them)."""
+    with rt.engine.begin() as conn:
+        return conn.execute(
+            messages.update()
+            .where(messages.c.status == "queued", messages.c.claimed_by == rt.settings.executor_id)
+            .values(status="retrying", claimed_by=None)
+        ).rowcount
+
+
+def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = None) -> int:
+    """Claim due messages, one per customer at a time so each chat stays in order, and start sending them.
+
+    With `stale_after`, also take over claims older than that (their process died without coming back).
+    """
+    sender = sender_for(rt)
+    room = min(limit, sender.free())
+    if room == 0:
+        return 0
+    now = rt.clock()
+    rows = _claim(rt, now, room, now - stale_after if stale_after is not None else None)
+    sender.submit(rows)
+    return len(rows)
+
+
+def _claim(rt: Runtime, now: datetime, limit: int, stale_before: datetime | None) -> list[Any]:
+    """Mark up to `limit` due messages as this executor's, and read them with the customer's opt-out."""
+    in_flight = sa.select(sa.literal(1)).where(
+        INFLIGHT.c.customer_id == messages.c.customer_id,
+        INFLIGHT.c.id != messages.c.id,
+        INFLIGHT.c.status.in_(("queued", "retrying")),
+    )
+    due = sa.and_(
+        messages.c.status.in_(("scheduled", "retrying")), messages.c.send_after <= now, ~in_flight.exists()
+    )
+    if stale_before is not None:
+        due = sa.or_(due, sa.and_(messages.c.status == "queued", messages.c.updated_at <= stale_before))
+    with rt.engine.begin() as conn:
+        candidates = conn.execute(
+            sa.select(messages.c.id, messages.c.customer_id)
+            .where(due)
+            .order_by(messages.c.send_after, messages.c.id)
+            .limit(limit * 4)  # several due for one customer count once
+            .with_for_update(skip_locked=True)
+        ).all()
+        first_per_customer = {m.customer_id: m.id for m in reversed(candidates)}
+        chosen = sorted(first_per_customer.values())[:limit]
+        if not chosen:
+            return []
+        conn.execute(
+            messages.update()
+            .where(messages.c.id.in_(chosen))
+            .values(status="queued", claimed_by=rt.settings.executor_id, updated_at=now)
+        )
+        return list(
+            conn.execute(
+                sa.select(messages, customers.c.opted_out)
+                .join(customers, customers.c.id == messages.c.customer_id)
+                .where(messages.c.id.in_(chosen))
+                .order_by(messages.c.id)
+            ).all()
+        )
+
+
+def send_claimed(rt: Runtime, row: Any) -> str:
+    """One attempt at a claimed message; whatever happens, the row leaves 'queued' (or its lease runs out)."""
+    attempt = row.attempts + 1
+    try:
+        return attempt_send(rt, row, attempt)
+    except Exception as exc:  # e.g. the database blinked: retry later, never hold the claim for good
+        log.warning("message %s attempt %s raised %s", row.id, attempt, type(exc).__name__)
+        try:
+            return record_result(rt, row, SendResult(Verdict.RETRY, error_detail=type(exc).__name__), attempt)
+        except Exception:
+            log.warning("message %s: result not recorded; another process takes it after the lease", row.id)
+            return "retrying"
+
+
+def attempt_send(rt: Runtime, row: Any, attempt: int) -> str:
     """One request to the Cloud API, and its result recorded against the message.
 
     The template gate runs here, not when the message is created: a template's status can change in between
     (pauses last hours, quiet hours defer messages), and only the status at send time matters.
     """
-    rt = current()
-    with reading(rt.engine) as conn:
-        row = conn.execute(
-            sa.select(messages, customers.c.opted_out)
-            .join(customers, customers.c.id == messages.c.customer_id)
-            .where(messages.c.id == message_id)
-        ).first()
-    if row is None or row.status not in SENDABLE:
-        return "skipped"
     if row.opted_out and row.template:  # STOP stops our updates; answers to the customer still go
         with rt.engine.begin() as conn:
             conn.execute(
                 messages.update()
                 .where(messages.c.id == row.id)
-                .values(status="suppressed", error_detail="customer opted out", updated_at=rt.clock())
+                .values(
+                    status="suppressed",
+                    error_detail="customer opted out",
+                    claimed_by=None,
+                    updated_at=rt.clock(),
+                )
             )
+        rt.wake()
         return "skipped"
     payload = templates.gate(rt, row)
     if payload is None:
+        rt.wake()
         return "held"
     pacer_for(rt).wait()
     started = time.monotonic()
@@ -210,18 +298,29 @@ def attempt_send(message_id: int, attempt: int) -> str:
     return record_result(rt, row, result, attempt, payload)
 
 
+def retry_delay(rt: Runtime, attempt: int, verdict: str) -> float:
+    """Seconds before the next attempt: doubling from the base (×4 if Meta says slow down), ≤ 10 min."""
+    factor = 4 if verdict == Verdict.SLOW_DOWN else 2
+    return float(min(600.0, rt.settings.send_retry_base_seconds * factor ** (attempt - 1)))
+
+
 def record_result(
     rt: Runtime, row: Any, result: SendResult, attempt: int, payload: dict[str, Any] | None = None
 ) -> str:
-    """Store what Meta answered; a final failure is flagged for staff."""
+    """Store what Meta answered: accepted, failed (flagged for staff) or retrying after the backoff."""
     now = rt.clock()
     values: dict[str, Any] = {
         "attempts": attempt,
         "updated_at": now,
+        "claimed_by": None,
         "error_code": result.error_code,
         "error_detail": result.error_detail,
     }
     status = FINAL.get(result.verdict, "retrying")
+    if status == "retrying" and attempt >= rt.settings.send_max_attempts:
+        status = "failed"  # never loops forever: after the last attempt, staff see it
+    elif status == "retrying":
+        values["send_after"] = now + timedelta(seconds=retry_delay(rt, attempt, result.verdict))
     with rt.engine.begin() as conn:
         if result.verdict is Verdict.SENT:
             status = queries.best_status("accepted", *queries.statuses_for(conn, result.wamid))
@@ -263,65 +362,7 @@ def record_result(
         conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
         if status == "failed":
             escalations.open_message_case(conn, rt, int(row.id), now)
-    if status != "retrying":
-        rt.wake()  # the customer's next message may go now
+    rt.wake()  # the customer's next message, or this one's retry, may go
     if result.verdict is Verdict.SENT:
         return "accepted"  # even when a status webhook already moved the row further
     return status if status != "retrying" else str(result.verdict)
-
-
-@DBOS.step()
-def give_up(message_id: int) -> None:
-    """After the last attempt: failed, and visible as needing attention."""
-    rt = current()
-    with rt.engine.begin() as conn:
-        failed = conn.execute(
-            messages.update()
-            .where(messages.c.id == message_id, messages.c.status.in_(SENDABLE))
-            .values(status="failed", needs_attention=True, updated_at=rt.clock())
-        ).rowcount
-        if failed:
-            escalations.open_message_case(conn, rt, message_id, rt.clock())
-
-
-def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = None) -> int:
-    """Hand due messages to the send queue, one per customer at a time so each chat stays in order.
-
-    With `stale_after`, also re-enqueue 'queued' messages a crash may have orphaned (idempotent by id).
-    """
-    now = rt.clock()
-    in_flight = sa.select(sa.literal(1)).where(
-        INFLIGHT.c.customer_id == messages.c.customer_id, INFLIGHT.c.status.in_(("queued", "retrying"))
-    )
-    with rt.engine.begin() as conn:
-        candidates = conn.execute(
-            sa.select(messages.c.id, messages.c.customer_id)
-            .where(messages.c.status == "scheduled", messages.c.send_after <= now, ~in_flight.exists())
-            .order_by(messages.c.send_after, messages.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        first_per_customer = {m.customer_id: m.id for m in reversed(candidates)}
-        due = sorted(first_per_customer.values())
-        if due:
-            conn.execute(
-                messages.update().where(messages.c.id.in_(due)).values(status="queued", updated_at=now)
-            )
-        if stale_after is not None:
-            orphans = list(
-                conn.execute(
-                    sa.select(messages.c.id)
-                    .where(
-                        messages.c.status.in_(("queued", "retrying")),
-                        messages.c.updated_at <= now - stale_after,
-                    )
-                    .order_by(messages.c.updated_at)
-                    .limit(limit)
-                ).scalars()
-            )
-            if orphans:  # touched, so the next sweep looks at others first
-                conn.execute(messages.update().where(messages.c.id.in_(orphans)).values(updated_at=now))
-            due += orphans
-    for message_id in due:
-        enqueue(message_id)
-    return len(due)

@@ -67,8 +67,12 @@ def prefetch(rt: Runtime, now: datetime, limit: int) -> None:
     _asked[id(rt)] = set(skus)
 
 
-def with_backorders(rt: Runtime, event: OrderPlaced) -> OrderPlaced:
-    """The new order with its back-ordered SKUs (and their restock days) attached, for the EDD."""
+def with_backorders(rt: Runtime, event: OrderPlaced) -> OrderPlaced | None:
+    """The new order with its back-ordered SKUs (and their restock days) attached, for the EDD; None when
+    the order arrived after this batch's stock read (decide it on the next round, with its stock)."""
+    skus = {item.sku for item in event.order.items} - {""}
+    if source(rt) is not None and not skus <= _asked.get(id(rt), set()):
+        return None
     levels = _prefetched.get(id(rt), {})
     waiting = backordered(event.order.items, levels) if levels else {}
     if not waiting:

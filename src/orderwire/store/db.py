@@ -18,16 +18,6 @@ def reading(engine: sa.Engine) -> sa.Connection:
     return engine.connect().execution_options(**{READ_ONLY: True})
 
 
-def use_wal(url: str) -> None:
-    """Switch a SQLite file to WAL (it persists in the file); other databases are left alone."""
-    url = sqlalchemy_url(url)
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, poolclass=sa.NullPool)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        engine.dispose()
-
-
 def sqlalchemy_url(url: str) -> str:
     """Use psycopg 3 for plain postgresql:// URLs."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):

@@ -35,17 +35,27 @@ MESSAGE_STATUS_RANK = {
 }
 
 
+_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _insert_ignore_statement(conn: sa.Connection, table: sa.Table, keys: list[str]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for a table, built once per dialect (values come as parameters:
+    building the statement with its values each time cost more CPU than running it)."""
+    key = (conn.dialect.name, table.name, tuple(keys))
+    if key not in _INSERT_IGNORE:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        _INSERT_IGNORE[key] = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=keys)
+            .returning(*table.primary_key.columns)
+        )
+    return _INSERT_IGNORE[key]
+
+
 def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: list[str]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING on both dialects; True when a row was inserted."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=keys)
-        .returning(*table.primary_key.columns)
-    )
     # rowcount is -1 for some drivers here; a returned row is the reliable sign of an insert.
-    return conn.execute(stmt).first() is not None
+    return conn.execute(_insert_ignore_statement(conn, table, keys), values).first() is not None
 
 
 def ensure_shop(conn: sa.Connection, shop_id: str, name: str, timezone: str, now: datetime) -> None:
@@ -72,21 +82,38 @@ def lock_order(conn: sa.Connection, shop_id: str, ref: str) -> sa.Row[Any] | Non
     return conn.execute(query.with_for_update()).first()
 
 
+_UPSERT_CUSTOMER: dict[str, Any] = {}
+
+
+def _upsert_customer_statement(dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE for customers, built once per dialect."""
+    if dialect_name not in _UPSERT_CUSTOMER:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        stmt = dialect.insert(customers)
+        # An inbound message knows no name: it must not erase the one the shop gave.
+        keep_unless_named = sa.case((stmt.excluded.name == "", customers.c.name), else_=stmt.excluded.name)
+        keep_language = sa.case(
+            (stmt.excluded.name == "", customers.c.language), else_=stmt.excluded.language
+        )
+        _UPSERT_CUSTOMER[dialect_name] = stmt.on_conflict_do_update(
+            index_elements=["shop_id", "phone"], set_={"name": keep_unless_named, "language": keep_language}
+        ).returning(customers.c.id)
+    return _UPSERT_CUSTOMER[dialect_name]
+
+
 def upsert_customer(
     conn: sa.Connection, shop_id: str, phone: str, name: str, language: str, now: datetime
 ) -> int:
     """The customer's id, created or refreshed with the latest name and language, in one statement."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(customers).values(
-        shop_id=shop_id, phone=phone, name=name, language=language, opted_out=False, created_at=now
-    )
-    # An inbound message knows no name: it must not erase the one the shop gave.
-    keep_unless_named = sa.case((stmt.excluded.name == "", customers.c.name), else_=stmt.excluded.name)
-    keep_language = sa.case((stmt.excluded.name == "", customers.c.language), else_=stmt.excluded.language)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["shop_id", "phone"], set_={"name": keep_unless_named, "language": keep_language}
-    ).returning(customers.c.id)
-    return int(conn.execute(stmt).scalar_one())
+    values = {
+        "shop_id": shop_id,
+        "phone": phone,
+        "name": name,
+        "language": language,
+        "opted_out": False,
+        "created_at": now,
+    }
+    return int(conn.execute(_upsert_customer_statement(conn.dialect.name), values).scalar_one())
 
 
 def opted_out(conn: sa.Connection, customer_id: int) -> bool:
@@ -103,16 +130,20 @@ def customer_order_count(conn: sa.Connection, customer_id: int) -> int:
     )
 
 
-def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: dict[str, str]) -> None:
-    """Remember other names of the order (number, payment id, AWB) for correlation."""
-    for kind, value in refs.items():
-        if value and len(kind) <= 32 and len(value) <= 200:  # longer names stay in the order's state only
-            insert_ignore(
-                conn,
-                order_refs,
-                {"shop_id": shop_id, "kind": kind, "value": value, "order_pk": order_pk},
-                ["shop_id", "kind", "value"],
-            )
+def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: list[tuple[str, str]]) -> None:
+    """Remember other names of the order (number, payment id, AWB) for correlation, in one statement."""
+    rows = [
+        {"shop_id": shop_id, "kind": kind, "value": value, "order_pk": order_pk}
+        for kind, value in refs
+        if value and len(kind) <= 32 and len(value) <= 200  # longer names stay in the order's state only
+    ]
+    if rows:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(
+            dialect.insert(order_refs)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["shop_id", "kind", "value"])
+        )
 
 
 def unpark_jobs(conn: sa.Connection, shop_id: str, refs: list[str], now: datetime) -> int:
@@ -160,13 +191,14 @@ def add_timeline(
 ) -> None:
     """One entry on an order's timeline: what happened (`at`), when we recorded it, and what it did."""
     conn.execute(
-        timeline.insert().values(
-            order_pk=order_pk,
-            at=at,
-            recorded_at=now,
-            kind=kind[:32],
-            outcome=outcome,
-            note=note[:500],
-            detail=detail,
-        )
+        timeline.insert(),  # values as parameters: the statement is compiled once
+        {
+            "order_pk": order_pk,
+            "at": at,
+            "recorded_at": now,
+            "kind": kind[:32],
+            "outcome": outcome,
+            "note": note[:500],
+            "detail": detail,
+        },
     )

@@ -167,6 +167,7 @@ messages = sa.Table(
     sa.Column("error_detail", sa.String(500), nullable=False, default=""),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("needs_attention", sa.Boolean, nullable=False, default=False),
+    sa.Column("claimed_by", sa.String(64)),  # the executor sending it (status 'queued')
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("shop_id", "key", name="uq_messages_shop_key"),

@@ -28,7 +28,7 @@ STATIC = Path(__file__).parent / "static"
 def create_app(
     settings: Settings | None = None, runtime: Runtime | None = None, with_worker: bool = True
 ) -> FastAPI:
-    """Build the app; unless a separate worker process does it, the pump and DBOS run in this one."""
+    """Build the app; unless a separate worker process does it, the pump and the sender run in this one."""
     rt = runtime or build_runtime(settings or Settings())
 
     @asynccontextmanager

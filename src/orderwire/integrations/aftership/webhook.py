@@ -73,7 +73,10 @@ def _events(awb: str, msg: Mapping[str, Any], ts: str) -> tuple[Routed, ...]:
     returning = msg.get("return_to_sender") is True
     checkpoints = items(msg, "checkpoints")
     if not checkpoints and ts.isdigit():  # no checkpoint yet (Pending, InfoReceived): the tag alone
-        sent = datetime.fromtimestamp(int(ts), IST).isoformat()
+        try:
+            sent = datetime.fromtimestamp(int(ts), IST).isoformat()
+        except (OverflowError, OSError) as exc:  # more digits than a datetime holds
+            raise PayloadError(f"ts {ts[:20]} out of range") from exc
         checkpoints = [{"checkpoint_time": sent, "tag": text(msg, "tag"), "subtag": text(msg, "subtag")}]
     fallback = f"order:{text(msg, 'order_id')}" if text(msg, "order_id") else ""
     if not fallback and text(msg, "order_number"):

@@ -111,7 +111,7 @@ TEMPLATE_FIELDS = ("message_template_status_update", "template_category_update")
 def _when(ts: Any) -> datetime:
     try:
         return datetime.fromtimestamp(int(ts), UTC)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError, OSError) as exc:  # OSError: out of the platform's range
         raise PayloadError(f"bad timestamp {ts!r}") from exc
 
 

@@ -1,0 +1,103 @@
+"""The send queue is the messages table: claims, one message per customer at a time, claims that outlive
+their process, and a pump batch that survives a bad job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from orderwire.app import orders, sending
+from orderwire.app.runtime import Runtime
+from orderwire.bootstrap import build_runtime
+from orderwire.settings import Settings
+from orderwire.store.tables import jobs, messages
+from orderwire.web.schemas import OrderIn
+from tests.conftest import service_env, wait_for
+from tests.integration.test_journey import ORDER
+from tests.support.graph_server import GraphServer
+
+
+@pytest.fixture
+def rt(database_url: str, graph: GraphServer) -> Iterator[Runtime]:
+    env = service_env(database_url, graph.url, "")
+    settings = Settings(**{k.removeprefix("ORDERWIRE_").lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    runtime = build_runtime(settings)
+    yield runtime
+    sending.close(runtime)
+    runtime.whatsapp.close()
+    runtime.engine.dispose()
+
+
+def _place(rt: Runtime, order_id: str, phone: str, paid: bool = True) -> None:
+    body = {**ORDER, "order_id": order_id, "number": f"#{order_id}", "paid": paid}
+    body["customer"] = {**ORDER["customer"], "phone": phone}
+    order = OrderIn.model_validate(body)
+    orders.submit(
+        rt, "api", order_id, order.model_dump_json(), [(f"order:{order_id}", order.to_event(rt.clock()))]
+    )
+
+
+def _statuses(rt: Runtime) -> dict[int, tuple[str, str | None]]:
+    with rt.engine.connect() as conn:
+        rows = conn.execute(sa.select(messages.c.id, messages.c.status, messages.c.claimed_by)).all()
+    return {r.id: (r.status, r.claimed_by) for r in rows}
+
+
+def test_one_message_per_customer_at_a_time_in_order(rt: Runtime, graph: GraphServer) -> None:
+    _place(rt, "A-1", "+919812300001")
+    _place(rt, "A-2", "+919812300001")  # the same customer: two confirmations, in order
+    _place(rt, "B-1", "+919812300002")
+    assert orders.process_due_jobs(rt) == 3
+    assert sending.dispatch_due(rt) == 2  # A-1 and B-1; A-2 waits for A-1
+    wait_for(lambda: len(graph.requests) == 2)
+    wait_for(lambda: sum(s == "accepted" for s, _ in _statuses(rt).values()) == 2)
+    assert sending.dispatch_due(rt) == 1
+    wait_for(lambda: len(graph.requests) == 3)
+    sent = [r.body["to"] for r in graph.requests]
+    assert sent.count("919812300001") == 2 and sent.index("919812300002") < 2
+    wait_for(lambda: all(s == "accepted" and c is None for s, c in _statuses(rt).values()))
+
+
+def test_claims_of_a_dead_process_are_taken_back(rt: Runtime, graph: GraphServer) -> None:
+    _place(rt, "C-1", "+919812300011")
+    _place(rt, "C-2", "+919812300012")
+    orders.process_due_jobs(rt)
+    ids = sorted(_statuses(rt))
+    old = rt.clock() - timedelta(minutes=5)
+    with rt.engine.begin() as conn:  # as a crash leaves them: claimed, never answered
+        conn.execute(
+            messages.update().where(messages.c.id == ids[0]).values(status="queued", claimed_by="local")
+        )
+        conn.execute(
+            messages.update()
+            .where(messages.c.id == ids[1])
+            .values(status="queued", claimed_by="gone-for-good", updated_at=old)
+        )
+    assert sending.dispatch_due(rt) == 1  # starting the sender gives back this executor's own claim
+    wait_for(lambda: len(graph.requests) == 1)
+    wait_for(lambda: _statuses(rt)[ids[0]] == ("accepted", None))
+    assert sending.dispatch_due(rt) == 0  # the other process's claim is not ours while its lease runs
+    assert sending.dispatch_due(rt, stale_after=timedelta(minutes=1)) == 1  # ... and is once it ran out
+    wait_for(lambda: _statuses(rt)[ids[1]] == ("accepted", None))
+    assert sorted(r.body["to"] for r in graph.requests) == ["919812300011", "919812300012"]
+
+
+def test_a_failing_job_does_not_hold_up_its_batch(rt: Runtime) -> None:
+    _place(rt, "D-1", "+919812300021")
+    _place(rt, "D-2", "+919812300022")
+    _place(rt, "D-3", "+919812300023")
+    with rt.engine.begin() as conn:  # the middle job cannot be decoded: a bug, or a corrupt row
+        middle = conn.execute(sa.select(jobs.c.id).order_by(jobs.c.id).offset(1).limit(1)).scalar_one()
+        conn.execute(jobs.update().where(jobs.c.id == middle).values(payload={"garbled": True}))
+    assert orders.process_due_jobs(rt) == 3
+    with rt.engine.connect() as conn:
+        rows: list[Any] = conn.execute(sa.select(jobs).order_by(jobs.c.id)).all()
+        made = conn.execute(sa.select(sa.func.count()).select_from(messages)).scalar_one()
+    assert [r.status for r in rows] == ["done", "pending", "done"]
+    assert rows[1].attempts == 1 and rows[1].last_error  # kept, with its error
+    assert rows[1].available_at > rows[0].done_at  # backed off, tried again later
+    assert made == 2
