@@ -17,7 +17,7 @@ What it does, for each run:
    confirmations per second while orders were offered, the backlog when the offer stopped and the rate
    it drained at afterwards (benchmarks/overload.py runs this at twice the sustainable rate);
 5. unless --no-breakdown, splits the latency into stages from the timestamps the service itself wrote
-   (jobs, DBOS workflow_status and operation_outputs), which shows where orders wait.
+   (jobs: stored, applied), which shows where orders wait.
 
 With --repeat K each run gets a fresh database and server; the last line gives the medians over runs.
 Everything is stopped and deleted at the end, also on Ctrl-C or errors.
@@ -387,7 +387,7 @@ class Service:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # uvicorn shuts down gracefully (DBOS, pump)
+            self.proc.send_signal(signal.SIGTERM)  # uvicorn shuts down gracefully (pump, sends in flight)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -763,77 +763,24 @@ def describe(r: RunResult, show_timeline: bool) -> str:
 STAGES = (
     ("API: sent -> job stored", "sent", "stored"),
     ("pump: stored -> job applied", "stored", "applied"),
-    ("pump: applied -> send enqueued", "applied", "enqueued"),
-    ("DBOS queue: enqueued -> dequeued", "enqueued", "dequeued"),
-    ("worker: dequeued -> step started", "dequeued", "step"),
-    ("worker: step started -> at Graph", "step", "arrived"),
+    ("sender: applied -> at Graph", "applied", "arrived"),
 )
-# DBOS stamps workflow_status in SQL; on SQLite under Python < 3.12 that is strftime('%s'), whole seconds,
-# so there the enqueue and dequeue moments are merged into one stage measured with Python's clock.
-STAGES_COARSE = (
-    *STAGES[:2],
-    ("pump+DBOS: applied -> step started", "applied", "step"),
-    STAGES[-1],
-)
-
-
-def send_moments(dbos_url: str, dbos_schema: str) -> dict[int, dict[str, float]]:
-    """Per message id, when its send workflow was enqueued and dequeued (DBOS workflow_status) and when
-    its first send step started (operation_outputs), as wall-clock seconds. Enqueue and dequeue are left
-    out where DBOS stamps them in whole seconds (SQLite under Python < 3.12)."""
-    from orderwire.store.db import sqlalchemy_url
-
-    found: dict[int, dict[str, float]] = {}
-    engine = sa.create_engine(sqlalchemy_url(dbos_url))
-    prefix = f"{dbos_schema}." if dbos_schema else ""
-    coarse = dbos_url.startswith("sqlite") and sys.version_info < (3, 12)
-    try:
-        with engine.connect() as conn:
-            for wf, created, started in (
-                []
-                if coarse
-                else conn.execute(
-                    sa.text(
-                        f"SELECT workflow_uuid, created_at, started_at_epoch_ms FROM {prefix}workflow_status "  # noqa: S608
-                        "WHERE workflow_uuid LIKE 'send-%'"
-                    )
-                )
-            ):
-                if started is not None:
-                    m = found.setdefault(int(wf.removeprefix("send-")), {})
-                    m["enqueued"], m["dequeued"] = created / 1000, started / 1000
-            for wf, step_started in conn.execute(
-                sa.text(
-                    f"SELECT workflow_uuid, MIN(started_at_epoch_ms) FROM {prefix}operation_outputs "  # noqa: S608
-                    "WHERE workflow_uuid LIKE 'send-%' AND function_name LIKE '%attempt_send%' "
-                    "GROUP BY workflow_uuid"
-                )
-            ):
-                if step_started is not None:
-                    found.setdefault(int(wf.removeprefix("send-")), {})["step"] = step_started / 1000
-    finally:
-        engine.dispose()
-    return found
 
 
 def stage_breakdown(
     database_url: str,
-    dbos_url: str,
-    dbos_schema: str,
     tag: str,
     records: list[Sent],
     seen: tuple[dict[str, list[Arrival]], set[str], int],
     timeout: float,
 ) -> list[tuple[str, float, float, float]]:
     """Per stage (median, p90, p99) in ms over the orders confirmed within the timeout, from the rows the
-    service wrote: jobs (stored, applied), DBOS's workflow_status (enqueued, dequeued) and
-    operation_outputs (the send step started)."""
+    service wrote: jobs (stored, applied); the last stage is claim, pacing and the request."""
     from orderwire.store.db import sqlalchemy_url
-    from orderwire.store.tables import jobs, messages, orders
+    from orderwire.store.tables import jobs
 
     confirmed = confirmed_within(records, seen[0], seen[1], timeout)
     moments = {f"{tag}-{i:06d}": {"sent": records[i].sent, "arrived": at} for i, at in confirmed.items()}
-    by_message: dict[int, dict[str, float]] = {}
     engine = sa.create_engine(sqlalchemy_url(database_url))
     try:
         with engine.connect() as conn:
@@ -845,23 +792,11 @@ def stage_breakdown(
                 m = moments.get(ref.removeprefix("order:"))
                 if m is not None and done is not None:
                     m["stored"], m["applied"] = created.timestamp(), done.timestamp()
-            for message_id, order_id in conn.execute(
-                sa.select(messages.c.id, orders.c.order_id)
-                .join(orders, orders.c.id == messages.c.order_pk)
-                .where(messages.c.kind == "confirmation")
-            ):
-                if order_id in moments:
-                    by_message[int(message_id)] = moments[order_id]
     finally:
         engine.dispose()
-    coarse = dbos_url.startswith("sqlite") and sys.version_info < (3, 12)
-    for message_id, moments_of_send in send_moments(dbos_url, dbos_schema).items():
-        m = by_message.get(message_id)
-        if m is not None:
-            m.update(moments_of_send)
     rows = []
     for label, start, end in (
-        *(STAGES_COARSE if coarse else STAGES),
+        *STAGES,
         ("total: sent -> at Graph", "sent", "arrived"),
     ):
         spans = [
@@ -930,11 +865,7 @@ def one_run(args: argparse.Namespace, run: int) -> RunResult:
                 result.others_cpu_s = busy - cpu - mine - (0.0 if math.isnan(pg) else pg)
                 result.log_errors, result.log_warnings = service.log_counts()
                 if args.breakdown:
-                    sqlite = args.db == "sqlite"
-                    dbos_url = f"sqlite:///{tmp}/orderwire.dbos.sqlite" if sqlite else url
-                    result.stages = stage_breakdown(
-                        url, dbos_url, "" if sqlite else "dbos", tag, records, seen, args.timeout
-                    )
+                    result.stages = stage_breakdown(url, tag, records, seen, args.timeout)
                 if result.log_errors and args.verbose:
                     print(service.log_tail(), file=sys.stderr)
                 return result

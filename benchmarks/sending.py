@@ -1,8 +1,8 @@
 """Sending: messages per second to the Cloud API, and whether the per-number limit ever was exceeded.
 
-The send path is: the pump hands due messages to the durable send queue (`sending.dispatch_due`), DBOS
-dequeues them under its rate limiter, a worker thread runs the `attempt_send` step (reads the message,
-opt-out and template gate, paces itself, POSTs to Graph, records Meta's answer). Orders are not part of
+The send path is: the pump claims due messages from the messages table (`sending.dispatch_due`) and a
+send thread runs `attempt_send` for each (opt-out and template gate, paces itself, POSTs to Graph,
+records Meta's answer). Orders are not part of
 it: at the rates measured here (80/s and up) the order pipeline in front of it would be the bottleneck
 (docs/benchmarks.md: 60-70 orders/s), and a benchmark of sending would measure order processing.
 
@@ -53,7 +53,6 @@ from confirmation import (
     order_body,
     percentile,
     run_cleanly,
-    send_moments,
     source_fingerprint,
 )
 
@@ -131,19 +130,11 @@ def insert_due_messages(database_url: str, count: int, prefix: int, run_tag: str
         engine.dispose()
 
 
-SEND_STAGES = (
-    ("pump: rows committed -> enqueued", "committed", "enqueued"),
-    ("DBOS queue: enqueued -> dequeued", "enqueued", "dequeued"),
-    ("worker: dequeued -> step started", "dequeued", "step"),
-    ("step: started -> request at Graph", "step", "arrived"),
-    ("total: committed -> request at Graph", "committed", "arrived"),
-)
+SEND_STAGES = (("total: committed -> request at Graph", "committed", "arrived"),)
 
 
 def send_stages(
     database_url: str,
-    dbos_url: str,
-    dbos_schema: str,
     run_tag: str,
     arrived: dict[str, float],
     committed: float,
@@ -166,16 +157,13 @@ def send_stages(
                 moments[int(message_id)] = {"committed": committed, **({"arrived": at} if at else {})}
     finally:
         engine.dispose()
-    for message_id, seen in send_moments(dbos_url, dbos_schema).items():
-        if message_id in moments:
-            moments[message_id].update(seen)
     lines = [f"   {'stage':<38} {'p50 ms':>9} {'p99 ms':>9}"]
     for label, start, end in SEND_STAGES:
         spans = [(m[end] - m[start]) * 1000 for m in moments.values() if start in m and end in m]
         if spans:
             lines.append(f"   {label:<38} {percentile(spans, 50):>9.1f} {percentile(spans, 99):>9.1f}")
     rates = []
-    for moment in ("enqueued", "dequeued", "step", "arrived"):
+    for moment in ("arrived",):
         times = sorted(m[moment] for m in moments.values() if moment in m)
         if len(times) > 1:
             rates.append(f"{moment} {(len(times) - 1) / ((times[-1] - times[0]) or 1e-9):.1f}/s")
@@ -224,15 +212,7 @@ def run(args: argparse.Namespace) -> bool:
                 service.stop()
                 by_phone, accepted, rejected = graph.snapshot()
                 firsts_by_phone = {t: min(a.at for a in by_phone[t]) for t in targets if t in by_phone}
-                sqlite = args.db == "sqlite"
-                stages = send_stages(
-                    url,
-                    f"sqlite:///{tmp}/orderwire.dbos.sqlite" if sqlite else url,
-                    "" if sqlite else "dbos",
-                    tag,
-                    firsts_by_phone,
-                    committed,
-                )
+                stages = send_stages(url, tag, firsts_by_phone, committed)
             finally:
                 if service is not None:
                     service.stop()

@@ -119,7 +119,9 @@ def _only_in_flight_duplicates(graph: GraphServer, killed_at: float) -> dict[str
     confirmed, first = _confirmed(graph), _first_arrivals(graph)
     duplicates = {n: c for n, c in confirmed.items() if c > 1}
     for number in duplicates:
-        assert killed_at - IN_FLIGHT <= first[number] <= killed_at, (number, killed_at - first[number])
+        # The fake stamps a request when it handles it, which can be a moment after the kill that cut
+        # the sender off (seen: 9 ms): such a request was on the wire, in the window, not sent afterwards.
+        assert killed_at - IN_FLIGHT <= first[number] <= killed_at + 1.0, (number, killed_at - first[number])
     return duplicates
 
 

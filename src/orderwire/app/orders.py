@@ -79,35 +79,38 @@ def submit(
     now = rt.clock()
     try:
         with rt.engine.begin() as conn:
+            # Values as parameters, not in the statement: compiled once, this path is the acknowledgement's.
             result = conn.execute(
-                inbound.insert().values(
-                    shop_id=rt.shop_id,
-                    source=source,
-                    dedupe_key=dedupe_key[:200],
-                    topic=topic,
-                    received_at=now,
-                    body=body,
-                    note=note,
-                )
+                inbound.insert(),
+                {
+                    "shop_id": rt.shop_id,
+                    "source": source,
+                    "dedupe_key": dedupe_key[:200],
+                    "topic": topic,
+                    "received_at": now,
+                    "body": body,
+                    "note": note,
+                },
             )
             inbound_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             for item in events:
                 # A Routed event may name a second reference, tried when the first names no known order.
                 ref, event = item[0], item[1]
                 conn.execute(
-                    jobs.insert().values(
-                        shop_id=rt.shop_id,
-                        inbound_id=inbound_id,
-                        order_ref=ref,
-                        alt_ref=(item.fallback or None) if isinstance(item, Routed) else None,
-                        kind=codec.event_kind(event),
-                        payload=codec.encode(event),
-                        status="pending",
-                        available_at=now,
-                        attempts=0,
-                        last_error="",
-                        created_at=now,
-                    )
+                    jobs.insert(),
+                    {
+                        "shop_id": rt.shop_id,
+                        "inbound_id": inbound_id,
+                        "order_ref": ref,
+                        "alt_ref": (item.fallback or None) if isinstance(item, Routed) else None,
+                        "kind": codec.event_kind(event),
+                        "payload": codec.encode(event),
+                        "status": "pending",
+                        "available_at": now,
+                        "attempts": 0,
+                        "last_error": "",
+                        "created_at": now,
+                    },
                 )
     except sa.exc.IntegrityError:
         with rt.engine.connect() as conn:
@@ -159,7 +162,13 @@ def _run_batch(rt: Runtime, limit: int, now: datetime, isolated: bool) -> int:
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
-        outcomes = [_run_job(conn, rt, job, now, isolated) for job in batch]
+        outcomes = []
+        for job in batch:
+            outcome = _run_job(conn, rt, job, now, isolated)
+            if outcome["new_status"] == "parked":  # at once: a later job of this batch may release it
+                conn.execute(JOB_OUTCOME, outcome)
+            else:
+                outcomes.append(outcome)
         if outcomes:
             conn.execute(JOB_OUTCOME, outcomes)  # one executemany: a single round trip on psycopg
     return len(batch)
