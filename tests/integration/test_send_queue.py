@@ -3,19 +3,22 @@ their process, and a pump batch that survives a bad job."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 
 from orderwire.app import orders, sending
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import build_runtime
 from orderwire.settings import Settings
 from orderwire.store.tables import jobs, messages
-from orderwire.web.schemas import OrderIn
+from orderwire.web.schemas import EventIn, OrderIn, to_canonical
 from tests.conftest import service_env, wait_for
 from tests.integration.test_journey import ORDER
 from tests.support.graph_server import GraphServer
@@ -101,3 +104,54 @@ def test_a_failing_job_does_not_hold_up_its_batch(rt: Runtime) -> None:
     assert rows[1].attempts == 1 and rows[1].last_error  # kept, with its error
     assert rows[1].available_at > rows[0].done_at  # backed off, tried again later
     assert made == 2
+
+
+@pytest.mark.postgres
+def test_shared_pacers_hold_the_rate_together(postgres_url: str) -> None:
+    """Two pacers on one row (two processes), eight threads each: every one-second window of the moments
+    the threads were let go holds at most `rate`, and reservations serve the waiting threads at once."""
+    from orderwire.store.db import make_engine, migrate
+
+    migrate(postgres_url)
+    engine = make_engine(postgres_url)
+    rate, per_thread = 10, 3
+    pacers = [sending.SharedPacer(engine, "whatsapp:test", rate) for _ in range(2)]
+    released: list[float] = []
+    lock = threading.Lock()
+
+    def ask(pacer: sending.SharedPacer) -> None:
+        for _ in range(per_thread):
+            pacer.wait()
+            with lock:
+                released.append(time.monotonic())
+
+    threads = [threading.Thread(target=ask, args=(p,)) for p in pacers for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    engine.dispose()
+    moments = sorted(released)
+    assert len(moments) == 2 * 8 * per_thread
+    busiest = max(sum(1 for t in moments[i:] if t < start + 1.0) for i, start in enumerate(moments))
+    assert busiest <= rate
+    assert moments[-1] - moments[0] >= (len(moments) - rate) / rate  # the limit was what held them back
+
+
+def test_a_park_that_missed_its_release_is_caught_by_the_sweep(rt: Runtime) -> None:
+    """Two pump threads: the payment parks in one transaction while its order commits in another, whose
+    release ran before the park was visible. The sweep finds the order and releases the payment."""
+    _place(rt, "E-1", "+919812300031", paid=False)
+    orders.process_due_jobs(rt)
+    paid = to_canonical(
+        TypeAdapter(EventIn).validate_python({"type": "paid", "payment_id": "pay_E1"}), rt.clock()
+    )
+    orders.submit(rt, "api", "E-1:paid", "{}", [("order:E-1", paid)])
+    with rt.engine.begin() as conn:  # as the race leaves it: parked although its order is there
+        conn.execute(jobs.update().where(jobs.c.status == "pending").values(status="parked"))
+    assert orders.process_due_jobs(rt) == 0
+    assert orders.release_stranded(rt) == 1
+    assert orders.release_stranded(rt) == 0
+    assert orders.process_due_jobs(rt) == 1
+    with rt.engine.connect() as conn:
+        assert conn.execute(sa.select(jobs.c.status).order_by(jobs.c.id)).scalars().all() == ["done", "done"]

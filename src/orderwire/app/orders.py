@@ -163,10 +163,12 @@ def _run_batch(rt: Runtime, limit: int, now: datetime, isolated: bool) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         outcomes = []
+        parked = bool(batch) and queries.any_parked(conn)  # usually none: then no job looks for any
         for job in batch:
-            outcome = _run_job(conn, rt, job, now, isolated)
+            outcome = _run_job(conn, rt, job, now, isolated, parked)
             if outcome["new_status"] == "parked":  # at once: a later job of this batch may release it
                 conn.execute(JOB_OUTCOME, outcome)
+                parked = True
             else:
                 outcomes.append(outcome)
         if outcomes:
@@ -188,15 +190,16 @@ JOB_OUTCOME = (
 
 
 def _run_job(
-    conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, isolated: bool
+    conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, isolated: bool, parked: bool
 ) -> dict[str, Any]:
-    """Apply one job; the parameters of its `JOB_OUTCOME` update."""
+    """Apply one job (releasing the jobs parked for its order, if any are parked); the parameters of
+    its `JOB_OUTCOME` update."""
     try:
         if isolated:
             with conn.begin_nested():
-                status = _apply(conn, rt, job, now)
+                status = _apply(conn, rt, job, now, parked)
         else:
-            status = _apply(conn, rt, job, now)
+            status = _apply(conn, rt, job, now, parked)
         error = ""
     except Exception as exc:  # a bad job must not stop the pump; it is kept with its error
         if not isolated:
@@ -213,6 +216,38 @@ def _run_job(
     }
 
 
+def release_stranded(rt: Runtime, limit: int = 200) -> int:
+    """Release parked jobs whose order exists after all.
+
+    A job parks when its order is not there yet, and the order's job releases it. When the two run at the
+    same time in different transactions (two pump threads or processes on PostgreSQL), the release can
+    come before the park is committed and miss it; the pump's sweep calls this to catch those.
+    """
+    now = rt.clock()
+    with rt.engine.begin() as conn:
+        waiting = conn.execute(
+            sa.select(jobs.c.id, jobs.c.order_ref, jobs.c.alt_ref)
+            .where(jobs.c.status == "parked")
+            .order_by(jobs.c.id)
+            .limit(limit)
+        ).all()
+        found = [
+            j.id
+            for j in waiting
+            if any(ref and queries.order_known(conn, rt.shop_id, ref) for ref in (j.order_ref, j.alt_ref))
+        ]
+        if found:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id.in_(found), jobs.c.status == "parked")
+                .values(status="pending", available_at=now)
+            )
+    if found:
+        log.info("released %s parked jobs whose order had arrived", len(found))
+        rt.wake()
+    return len(found)
+
+
 def message_key(order_id: str, key: str) -> str:
     """The unique key of an order's message; hashed when too long for its column (ids are unbounded)."""
     raw = f"{order_id}:{key}"
@@ -223,7 +258,7 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** (attempts + 1)))
 
 
-def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) -> str:
+def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, parked: bool = True) -> str:
     event = codec.decode(job.kind, job.payload)
     row = queries.lock_order(conn, rt.shop_id, job.order_ref)
     if row is None and job.alt_ref:
@@ -267,7 +302,8 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime) ->
         shipment = decision.order.shipment(event.awb)
         if shipment is not None:
             poll_schedule.watch(conn, rt, shipment, now)
-    queries.unpark_jobs(conn, rt.shop_id, _ref_names(decision.order), now)
+    if parked:
+        queries.unpark_jobs(conn, rt.shop_id, _ref_names(decision.order), now)
     return "done"
 
 

@@ -36,26 +36,51 @@ def run_once(rt: Runtime, sweep: bool = False) -> int:
     done += outbound.run_due(rt)  # outbound webhooks and CRM notes
     lease = timedelta(seconds=rt.settings.send_lease_seconds)
     done += sending.dispatch_due(rt, stale_after=lease if sweep else None)  # claims of dead processes
+    if sweep:
+        done += orders.release_stranded(rt)
     return done
 
 
 class Pump:
-    """Runs `run_once` in a loop on a daemon thread until stopped."""
+    """Runs `run_once` in a loop on a daemon thread until stopped; on PostgreSQL, more threads apply jobs.
+
+    Jobs are claimed with SKIP LOCKED, so the threads take different batches; events of one order that
+    land in two batches are serialised by the order's row lock (and `orders.release_stranded` catches
+    the one race, a park and a release crossing).
+    """
 
     def __init__(self, rt: Runtime):
         self._rt = rt
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="orderwire-pump", daemon=True)
+        self._threads = [threading.Thread(target=self._loop, name="orderwire-pump", daemon=True)]
+        extra = rt.settings.pump_threads - 1 if rt.engine.dialect.name == "postgresql" else 0
+        self._threads += [
+            threading.Thread(target=self._apply_loop, name=f"orderwire-jobs-{n}", daemon=True)
+            for n in range(1, extra + 1)
+        ]
 
     def start(self) -> None:
         """Begin pumping."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Finish the current round and stop."""
         self._stop.set()
         self._rt.wake()
-        self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _apply_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                applied = orders.process_due_jobs(self._rt, JOBS_PER_TRANSACTION)
+            except Exception:  # as in `_loop`: the database may be down for a moment
+                log.exception("job round failed")
+                self._stop.wait(1.0)
+                continue
+            if applied < JOBS_PER_TRANSACTION:
+                self._stop.wait(IDLE_WAIT)
 
     def _loop(self) -> None:
         last_sweep = last_purge = 0.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +31,15 @@ from orderwire.store.tables import jobs, orders
 log = logging.getLogger(__name__)
 
 _sources: dict[int, InventoryPort | None] = {}
-_prefetched: dict[int, dict[str, StockLevel]] = {}
-_asked: dict[int, set[str]] = {}  # the SKUs the last prefetch asked the source about
+# Per runtime and pump thread (each thread prefetches for the batch it is about to apply).
+_prefetched: dict[tuple[int, int], dict[str, StockLevel]] = {}
+_asked: dict[tuple[int, int], set[str]] = {}  # the SKUs the last prefetch asked the source about
+
+
+def _batch_key(rt: Runtime) -> tuple[int, int]:
+    return id(rt), threading.get_ident()
+
+
 _ORDER_PLACED = "order_placed"  # codec.event_kind of OrderPlaced
 _TIMER_FIRED = "timer_fired"  # codec.event_kind of TimerFired (replenishment offers)
 
@@ -63,17 +71,17 @@ def prefetch(rt: Runtime, now: datetime, limit: int) -> None:
         wanted = {str(i.get("sku") or "") for o in placed for i in o["items"]}
         wanted |= {_offered_sku(str(p.get("kind", ""))) for k, p in payloads if k == _TIMER_FIRED}
         skus = sorted(wanted - {""})
-    _prefetched[id(rt)] = _levels(inventory, skus) if skus else {}
-    _asked[id(rt)] = set(skus)
+    _prefetched[_batch_key(rt)] = _levels(inventory, skus) if skus else {}
+    _asked[_batch_key(rt)] = set(skus)
 
 
 def with_backorders(rt: Runtime, event: OrderPlaced) -> OrderPlaced | None:
     """The new order with its back-ordered SKUs (and their restock days) attached, for the EDD; None when
     the order arrived after this batch's stock read (decide it on the next round, with its stock)."""
     skus = {item.sku for item in event.order.items} - {""}
-    if source(rt) is not None and not skus <= _asked.get(id(rt), set()):
+    if source(rt) is not None and not skus <= _asked.get(_batch_key(rt), set()):
         return None
-    levels = _prefetched.get(id(rt), {})
+    levels = _prefetched.get(_batch_key(rt), {})
     waiting = backordered(event.order.items, levels) if levels else {}
     if not waiting:
         return event
@@ -108,9 +116,9 @@ def offer_context(
     context = OfferContext(None, opted_out, reordered, latest)
     if source(rt) is None:
         return context  # no inventory source: stock unknown, no offer
-    if not (opted_out or reordered) and sku not in _asked.get(id(rt), set()):
+    if not (opted_out or reordered) and sku not in _asked.get(_batch_key(rt), set()):
         return None
-    return dataclasses.replace(context, levels=_prefetched.get(id(rt), {}))
+    return dataclasses.replace(context, levels=_prefetched.get(_batch_key(rt), {}))
 
 
 def _offered_sku(timer_kind: str) -> str:
@@ -122,8 +130,9 @@ def _offered_sku(timer_kind: str) -> str:
 def forget(rt: Runtime) -> None:
     """Drop this runtime's source and prefetched levels (the service stops)."""
     _sources.pop(id(rt), None)
-    _prefetched.pop(id(rt), None)
-    _asked.pop(id(rt), None)
+    for key in [k for k in _prefetched if k[0] == id(rt)]:
+        _prefetched.pop(key, None)
+        _asked.pop(key, None)
 
 
 def _levels(inventory: InventoryPort, skus: list[str]) -> dict[str, StockLevel]:

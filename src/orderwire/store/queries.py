@@ -70,6 +70,15 @@ def ensure_shop(conn: sa.Connection, shop_id: str, name: str, timezone: str, now
 
 def lock_order(conn: sa.Connection, shop_id: str, ref: str) -> sa.Row[Any] | None:
     """The order a reference names ('order:<shop order id>' or '<kind>:<value>'), locked for update."""
+    return conn.execute(_order_named(shop_id, ref).with_for_update()).first()
+
+
+def order_known(conn: sa.Connection, shop_id: str, ref: str) -> bool:
+    """Whether a reference names an order we have."""
+    return conn.execute(_order_named(shop_id, ref).with_only_columns(orders.c.id)).first() is not None
+
+
+def _order_named(shop_id: str, ref: str) -> sa.Select[Any]:
     kind, _, value = ref.partition(":")
     query = sa.select(orders).where(orders.c.shop_id == shop_id)
     if kind == "order":
@@ -79,7 +88,7 @@ def lock_order(conn: sa.Connection, shop_id: str, ref: str) -> sa.Row[Any] | Non
             order_refs.c.shop_id == shop_id, order_refs.c.kind == kind, order_refs.c.value == value
         )
         query = query.where(orders.c.id.in_(sub.scalar_subquery()))
-    return conn.execute(query.with_for_update()).first()
+    return query
 
 
 _UPSERT_CUSTOMER: dict[str, Any] = {}
@@ -144,6 +153,11 @@ def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: list[tuple[
             .values(rows)
             .on_conflict_do_nothing(index_elements=["shop_id", "kind", "value"])
         )
+
+
+def any_parked(conn: sa.Connection) -> bool:
+    """Whether any job waits for its order."""
+    return conn.execute(sa.select(jobs.c.id).where(jobs.c.status == "parked").limit(1)).first() is not None
 
 
 def unpark_jobs(conn: sa.Connection, shop_id: str, refs: list[str], now: datetime) -> int:
