@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -65,8 +65,16 @@ def serve(
             demo_thread.start()
         uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning")
         return
-    # Two processes use both cores: requests are never slowed by the work they queue (docs/benchmarks.md).
-    with _worker_process(worker_environment(rt)):
+    # Separate processes use both cores: requests are never slowed by the work they queue
+    # (docs/benchmarks.md). On PostgreSQL several workers share the jobs and sends, each under its own
+    # executor id (the first keeps the configured one); SQLite has one writer, so one worker.
+    count = rt.settings.workers if rt.engine.dialect.name == "postgresql" else 1
+    with ExitStack() as workers:
+        for n in range(count):
+            executor = rt.settings.executor_id + (f".{n}" if n else "")
+            workers.enter_context(
+                _worker_process(worker_environment(rt) | {"ORDERWIRE_EXECUTOR_ID": executor})
+            )
         if demo:
             demo_thread.start()
         uvicorn.run(create_app(runtime=rt, with_worker=False), host=host, port=port, log_level="warning")
@@ -74,7 +82,7 @@ def serve(
 
 @contextmanager
 def _worker_process(env: dict[str, str]) -> Iterator[None]:
-    """Run `orderwire worker` beside this process, restart it if it dies, stop it afterwards."""
+    """Run one `orderwire worker` beside this process, restart it if it dies, stop it afterwards."""
 
     prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # looked up before forking, not in the child
 

@@ -145,9 +145,13 @@ class Settings(BaseSettings):
     # --- end returns ---
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_retry_base_seconds: float = Field(default=1.0, gt=0)
+    # Worker processes `orderwire serve` starts on PostgreSQL: more than one pays on more than two cores
+    # (the GIL caps a process near one core; on 2 cores a second one starved the web process, measured in
+    # docs/benchmarks.md). SQLite has one writer: always one worker.
+    workers: int = Field(default=1, ge=1, le=16)
     # Threads applying jobs in each worker on PostgreSQL: a job is mostly waiting on database round trips,
     # so a second thread overlaps them (SQLite has one writer: one thread there, whatever this says).
-    pump_threads: int = Field(default=2, ge=1, le=8)
+    pump_threads: int = Field(default=3, ge=1, le=8)
     # A send claimed this long ago by a process that has not finished it is taken over by another one.
     send_lease_seconds: float = Field(default=60.0, ge=1)
 

@@ -167,6 +167,7 @@ def test_two_processes_share_work_hold_the_rate_and_recover(postgres_url: str, t
             | {"ORDERWIRE_EXECUTOR_ID": f"proc-{i}", "ORDERWIRE_WHATSAPP_RATE_PER_SECOND": str(rate)}
             for i, port in enumerate(ports)
         ]
+        envs[0]["ORDERWIRE_WORKERS"] = "2"  # the first runs two worker processes (proc-0 and proc-0.1)
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
         processes = [_start(envs[0], ports[0], logs[0])]
         processes.append(_start(envs[1], ports[1], logs[1]))
