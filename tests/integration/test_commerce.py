@@ -187,7 +187,10 @@ def test_payment_waiting_for_order_details_goes_to_staff_without_a_shop_api(
                 statuses = conn.execute(
                     sa.select(jobs.c.status).where(jobs.c.kind == "shop_fetch_order")
                 ).scalars()
-                return sorted(statuses) == ["done", "done", "done"]
+                done = list(statuses)
+                # shop-2002's payment usually finds its order before it would park (no fetch at all);
+                # on a slow machine it parks first and its fetch finds the order arrived in time.
+                return len(done) in (2, 3) and set(done) == {"done"}
 
         wait_for(fetches_done)
         assert len(client.get("/api/v1/escalations").json()) == 2

@@ -129,6 +129,12 @@ def submit(
     return Submitted(inbound_id, duplicate=False)
 
 
+LOOK_AGAIN = "look_again"  # a job for an order not known yet, too young to park: pending a moment more
+LOOK_AGAIN_AFTER = timedelta(seconds=0.25)
+PARK_AFTER = timedelta(seconds=2)
+ZERO = timedelta(0)
+
+
 class _BatchFailed(Exception):
     """A job of an optimistic batch raised: the batch is rolled back and run again, one savepoint per job."""
 
@@ -208,11 +214,12 @@ def _run_job(
         status, error = ("failed" if job.attempts >= 4 else "pending"), repr(exc)[:2000]
     return {
         "job_id": job.id,
-        "new_status": status,
-        "new_attempts": job.attempts + 1,
+        "new_status": "pending" if status == LOOK_AGAIN else status,
+        "new_attempts": job.attempts + (0 if status == LOOK_AGAIN else 1),
         "error": error,
         "done": now if status == "done" else None,
-        "next_at": now if not error else now + _backoff(job.attempts),
+        "next_at": now
+        + (_backoff(job.attempts) if error else LOOK_AGAIN_AFTER if status == LOOK_AGAIN else ZERO),
     }
 
 
@@ -264,6 +271,10 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, pa
     if row is None and job.alt_ref:
         row = queries.lock_order(conn, rt.shop_id, job.alt_ref)
     if row is None and not isinstance(event, OrderPlaced):
+        if now - job.created_at < PARK_AFTER:
+            # Its order may be in a batch another pump thread or process is committing right now, whose
+            # release of parked jobs could not see this one: look again shortly before parking.
+            return LOOK_AGAIN
         order_details.await_details(conn, rt, job, event, now)  # commerce: fetched if they never come
         return "parked"  # the order is not known yet: wait for it (unpark_jobs)
     current = order_from_json(row.state) if row is not None else None
