@@ -155,7 +155,20 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
         return _run_batch(rt, limit, now, isolated=True)
 
 
+EARLIER = jobs.alias("earlier")
+
+
 def _run_batch(rt: Runtime, limit: int, now: datetime, isolated: bool) -> int:
+    # One order's events in arrival order: a job waits while an earlier one for the same reference is
+    # due, even if another pump thread holds it (SKIP LOCKED would otherwise hand the later one over).
+    earlier_due = sa.select(sa.literal(1)).where(
+        EARLIER.c.shop_id == jobs.c.shop_id,
+        EARLIER.c.order_ref == jobs.c.order_ref,
+        EARLIER.c.status == "pending",
+        EARLIER.c.available_at <= now,
+        EARLIER.c.id < jobs.c.id,
+        EARLIER.c.kind.not_in(list(vendor_calls.PERFORMERS)),  # calls to vendors run on their own
+    )
     with rt.engine.begin() as conn:
         batch = conn.execute(
             sa.select(jobs)
@@ -163,6 +176,7 @@ def _run_batch(rt: Runtime, limit: int, now: datetime, isolated: bool) -> int:
                 jobs.c.status == "pending",
                 jobs.c.available_at <= now,
                 jobs.c.kind.not_in(list(vendor_calls.PERFORMERS)),
+                ~earlier_due.exists(),
             )
             .order_by(jobs.c.available_at, jobs.c.id)
             .limit(limit)
