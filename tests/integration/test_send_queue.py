@@ -155,3 +155,32 @@ def test_a_park_that_missed_its_release_is_caught_by_the_sweep(rt: Runtime) -> N
     assert orders.process_due_jobs(rt) == 1
     with rt.engine.connect() as conn:
         assert conn.execute(sa.select(jobs.c.status).order_by(jobs.c.id)).scalars().all() == ["done", "done"]
+
+
+@pytest.mark.postgres
+def test_an_orders_later_events_wait_for_the_one_another_thread_holds(
+    postgres_url: str, graph: GraphServer
+) -> None:
+    """Pump threads take batches with SKIP LOCKED; the events after a held one must not overtake it."""
+    env = service_env(postgres_url, graph.url, "")
+    settings = Settings(**{k.removeprefix("ORDERWIRE_").lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    rt = build_runtime(settings)
+    try:
+        _place(rt, "F-1", "+919812300041", paid=False)
+        for n, body in enumerate(({"type": "paid", "payment_id": "pay_F1"}, {"type": "processing"})):
+            event = to_canonical(TypeAdapter(EventIn).validate_python(body), rt.clock())
+            orders.submit(rt, "api", f"F-1:{n}", "{}", [("order:F-1", event)])
+        # Another pump thread is applying the order's first job:
+        with rt.engine.connect() as other, other.begin():
+            first = other.execute(
+                sa.select(jobs.c.id).order_by(jobs.c.id).limit(1).with_for_update()
+            ).scalar()
+            assert orders.process_due_jobs(rt) == 0
+        assert orders.process_due_jobs(rt) == 1  # the order; then its events, in order
+        assert orders.process_due_jobs(rt) == 1
+        assert orders.process_due_jobs(rt) == 1
+        with rt.engine.connect() as conn:
+            done = conn.execute(sa.select(jobs.c.id, jobs.c.done_at).order_by(jobs.c.done_at)).all()
+        assert [d.id for d in done] == sorted(d.id for d in done) and done[0].id == first
+    finally:
+        rt.engine.dispose()

@@ -156,18 +156,20 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
 
 
 EARLIER = jobs.alias("earlier")
+TIMER_KIND = "timer_fired"
 
 
 def _run_batch(rt: Runtime, limit: int, now: datetime, isolated: bool) -> int:
-    # One order's events in arrival order: a job waits while an earlier one for the same reference is
-    # due, even if another pump thread holds it (SKIP LOCKED would otherwise hand the later one over).
+    # One order's events in arrival order: a job waits while an earlier event for the same reference is
+    # pending, even if another pump thread holds it (SKIP LOCKED would otherwise hand the later one over)
+    # or it looks again for its order or backs off after an error. Timers and calls to vendors are not
+    # events: a follow-up due in four days holds nothing up.
     earlier_due = sa.select(sa.literal(1)).where(
         EARLIER.c.shop_id == jobs.c.shop_id,
         EARLIER.c.order_ref == jobs.c.order_ref,
         EARLIER.c.status == "pending",
-        EARLIER.c.available_at <= now,
         EARLIER.c.id < jobs.c.id,
-        EARLIER.c.kind.not_in(list(vendor_calls.PERFORMERS)),  # calls to vendors run on their own
+        EARLIER.c.kind.not_in([*vendor_calls.PERFORMERS, TIMER_KIND]),
     )
     with rt.engine.begin() as conn:
         batch = conn.execute(
@@ -546,7 +548,7 @@ def _set_timer(
         {
             "shop_id": rt.shop_id,
             "order_ref": f"order:{order.order_id}",
-            "kind": "timer_fired",
+            "kind": TIMER_KIND,
             "payload": codec.encode(TimerFired(timer.kind, timer.due_at)),
             "status": "pending",
             "available_at": timer.due_at,
