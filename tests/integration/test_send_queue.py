@@ -17,7 +17,7 @@ from orderwire.app import orders, sending
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import build_runtime
 from orderwire.settings import Settings
-from orderwire.store.tables import jobs, messages
+from orderwire.store.tables import jobs, messages, timeline
 from orderwire.web.schemas import EventIn, OrderIn, to_canonical
 from tests.conftest import service_env, wait_for
 from tests.integration.test_journey import ORDER
@@ -176,11 +176,11 @@ def test_an_orders_later_events_wait_for_the_one_another_thread_holds(
                 sa.select(jobs.c.id).order_by(jobs.c.id).limit(1).with_for_update()
             ).scalar()
             assert orders.process_due_jobs(rt) == 0
-        assert orders.process_due_jobs(rt) == 1  # the order; then its events, in order
-        assert orders.process_due_jobs(rt) == 1
-        assert orders.process_due_jobs(rt) == 1
+        assert orders.process_due_jobs(rt) == 3  # the order, then its events, in one batch
         with rt.engine.connect() as conn:
-            done = conn.execute(sa.select(jobs.c.id, jobs.c.done_at).order_by(jobs.c.done_at)).all()
-        assert [d.id for d in done] == sorted(d.id for d in done) and done[0].id == first
+            steps = conn.execute(sa.select(timeline.c.kind).order_by(timeline.c.id)).scalars().all()
+            states = conn.execute(sa.select(jobs.c.id, jobs.c.status).order_by(jobs.c.id)).all()
+        assert steps == ["order_placed", "payment_captured", "processing_started"]
+        assert states[0].id == first and {s.status for s in states} == {"done"}
     finally:
         rt.engine.dispose()

@@ -155,35 +155,52 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
         return _run_batch(rt, limit, now, isolated=True)
 
 
-EARLIER = jobs.alias("earlier")
 TIMER_KIND = "timer_fired"
 
 
+def _in_arrival_order(conn: sa.Connection, due: Sequence[sa.Row[Any]]) -> list[sa.Row[Any]]:
+    """The due jobs that may run now, oldest first: one order's events in arrival order.
+
+    A job waits while an earlier event for its reference is pending outside this batch: held by another
+    pump thread (SKIP LOCKED hands the later one over), looking again for its order, or backing off after
+    an error. Timers and calls to vendors are not events: a follow-up due in four days holds nothing up.
+    Checked here with one indexed query rather than a NOT EXISTS in the claim, which PostgreSQL planned
+    as an anti-join over every pending job and which collapsed under a backlog (docs/benchmarks.md).
+    """
+    if not due:
+        return []
+    pending = conn.execute(
+        sa.select(jobs.c.shop_id, jobs.c.order_ref, jobs.c.id).where(
+            jobs.c.shop_id.in_({j.shop_id for j in due}),
+            jobs.c.order_ref.in_({j.order_ref for j in due}),
+            jobs.c.status == "pending",
+            jobs.c.id < max(j.id for j in due),
+            jobs.c.kind.not_in([*vendor_calls.PERFORMERS, TIMER_KIND]),
+        )
+    ).all()
+    here = {j.id for j in due}
+    held: dict[tuple[str, str], int] = {}  # per reference, the oldest pending event outside this batch
+    for shop_id, ref, job_id in pending:
+        if job_id not in here:
+            held[shop_id, ref] = min(job_id, held.get((shop_id, ref), job_id))
+    free = [j for j in due if held.get((j.shop_id, j.order_ref), j.id + 1) > j.id]
+    return sorted(free, key=lambda j: j.id)
+
+
 def _run_batch(rt: Runtime, limit: int, now: datetime, isolated: bool) -> int:
-    # One order's events in arrival order: a job waits while an earlier event for the same reference is
-    # pending, even if another pump thread holds it (SKIP LOCKED would otherwise hand the later one over)
-    # or it looks again for its order or backs off after an error. Timers and calls to vendors are not
-    # events: a follow-up due in four days holds nothing up.
-    earlier_due = sa.select(sa.literal(1)).where(
-        EARLIER.c.shop_id == jobs.c.shop_id,
-        EARLIER.c.order_ref == jobs.c.order_ref,
-        EARLIER.c.status == "pending",
-        EARLIER.c.id < jobs.c.id,
-        EARLIER.c.kind.not_in([*vendor_calls.PERFORMERS, TIMER_KIND]),
-    )
     with rt.engine.begin() as conn:
-        batch = conn.execute(
+        due = conn.execute(
             sa.select(jobs)
             .where(
                 jobs.c.status == "pending",
                 jobs.c.available_at <= now,
                 jobs.c.kind.not_in(list(vendor_calls.PERFORMERS)),
-                ~earlier_due.exists(),
             )
             .order_by(jobs.c.available_at, jobs.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
+        batch = _in_arrival_order(conn, due)
         outcomes = []
         parked = bool(batch) and queries.any_parked(conn)  # usually none: then no job looks for any
         for job in batch:
