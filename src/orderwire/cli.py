@@ -80,9 +80,6 @@ def serve(
         uvicorn.run(create_app(runtime=rt, with_worker=False), host=host, port=port, log_level="warning")
 
 
-WORKER_NICENESS = 5
-
-
 @contextmanager
 def _worker_process(env: dict[str, str]) -> Iterator[None]:
     """Run one `orderwire worker` beside this process, restart it if it dies, stop it afterwards."""
@@ -93,9 +90,6 @@ def _worker_process(env: dict[str, str]) -> Iterator[None]:
         # PR_SET_PDEATHSIG with SIGKILL: a killed parent takes its worker along, whatever it is doing.
         # Nothing is lost: jobs roll back, and a new worker takes back the sends its predecessor had claimed.
         prctl(1, signal.SIGKILL)
-        # The web process goes first when the cores are short: acknowledgements stay fast under overload
-        # while the backlog waits (measured: ack p50 1.4 s at 2x the sustainable rate without this).
-        os.nice(WORKER_NICENESS)
 
     def spawn() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
