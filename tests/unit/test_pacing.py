@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from orderwire.app.sending import next_grant
 
-WINDOW = 1.05
+WINDOW = 1.1
 
 
 def _grant_all(asks: list[float], rate: int) -> list[float]:
