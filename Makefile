@@ -43,8 +43,9 @@ bench: install
 	-$(BIN)/python benchmarks/sending.py --db postgres --limit 80
 	-$(BIN)/python benchmarks/pacer.py --threads 32 --limit 80
 	-$(BIN)/python benchmarks/baseline.py
-	-$(BIN)/python benchmarks/overload.py --db sqlite --sustainable 60
-	-$(BIN)/python benchmarks/overload.py --db postgres --sustainable 45
+	-$(BIN)/python benchmarks/overload.py --db sqlite --sustainable 100
+	-$(BIN)/python benchmarks/overload.py --db postgres --sustainable 75
+	-$(BIN)/python benchmarks/pump.py --db postgres
 
 ## 100,000 orders through every stage on SQLite and PostgreSQL, memory sampled (hours).
 soak: install
@@ -52,4 +53,4 @@ soak: install
 	-$(BIN)/python benchmarks/soak.py --db postgres --orders 100000
 
 clean:
-	rm -rf $(VENV) orderwire.db* orderwire.dbos.sqlite*
+	rm -rf $(VENV) orderwire.db*
