@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +38,6 @@ SEND_THREADS = 32
 # The pacing window is a little over a second: a granted request reaches Meta a moment later, and on a busy
 # machine that moment varies (benchmarks/pacer.py saw 81 arrivals in one second at 80/s with 1.05 s).
 WINDOW = 1.1
-LATE = 0.02  # seconds a paced send may start after its moment (well inside the window's margin)
 FINAL = {
     Verdict.SENT: "accepted",
     Verdict.FAILED: "failed",
@@ -92,62 +90,42 @@ class Pacer:
 class SharedPacer(Pacer):
     """The same rule for every process on one PostgreSQL: the granted moments live in one row
     (`send_pacing`), taken FOR UPDATE and timed by the database's clock, so two or more processes stay
-    within the per-number limit together.
+    within the per-number limit together (each process's own threads queue on a local lock first).
 
-    One transaction reserves a moment for each of this process's threads waiting at that time (at most a
-    tenth of a second's worth): taking the row once per send serialised every send behind a database
-    round trip and capped sending near 65/s under load (docs/benchmarks.md). Reserved moments are granted
-    moments: other processes count them, and a thread sleeps until its own.
+    A send is granted at the database's present moment and goes at once. Reserving future moments for
+    several threads in one transaction was tried: mapping the database's clock onto each process's clock
+    is off by up to a round trip, and on a loaded machine two processes then put 16 requests into one
+    second at 15/s (docs/benchmarks.md).
     """
 
     def __init__(self, engine: sa.Engine, name: str, rate_per_second: int, window: float = WINDOW):
         super().__init__(rate_per_second, window)
         self._engine = engine
         self._name = name[:100]
-        self._reserved: deque[float] = deque()  # moments on this process's monotonic clock
-        self._waiting = 0
-        self._count_lock = threading.Lock()
         with engine.begin() as conn:
             queries.insert_ignore(conn, send_pacing, {"name": self._name, "granted": []}, ["name"])
 
     def wait(self) -> None:
         """Block until this caller may send, counting every process's sends."""
-        while True:
-            with self._count_lock:
-                self._waiting += 1
-            with self._lock:
-                if not self._reserved:
-                    with self._count_lock:
-                        wanted = min(self._waiting, max(1, self._rate // 10))
-                    self._reserved.extend(self._reserve(wanted))
-                at = self._reserved.popleft()
-                with self._count_lock:
-                    self._waiting -= 1
-            delay = at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            # A thread that woke late (a busy machine, the GIL) would send closer to the next moments than
-            # the window allows: it gives its moment up and asks again. An unused moment costs nothing.
-            if time.monotonic() - at <= LATE:
-                return
-
-    def _reserve(self, count: int) -> list[float]:
-        with self._engine.begin() as conn:
-            # A pacing write lost in a database crash costs nothing worth a WAL flush per reservation.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            row = conn.execute(
-                sa.select(send_pacing.c.granted, sa.func.extract("epoch", sa.func.clock_timestamp()))
-                .where(send_pacing.c.name == self._name)
-                .with_for_update()
-            ).one()
-            local_now = time.monotonic()
-            granted, now = [float(t) for t in row[0]], float(row[1])
-            mine: list[float] = []
-            for _ in range(count):
-                mine.append(max(now, next_grant(granted + mine, now, self._rate, self._window)))
-            kept = [t for t in granted if t > now - self._window] + mine
-            conn.execute(send_pacing.update().where(send_pacing.c.name == self._name).values(granted=kept))
-        return [local_now + (t - now) for t in mine]
+        with self._lock:
+            while True:
+                with self._engine.begin() as conn:
+                    # A pacing write lost in a database crash costs nothing worth a WAL flush per send.
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    row = conn.execute(
+                        sa.select(send_pacing.c.granted, sa.func.extract("epoch", sa.func.clock_timestamp()))
+                        .where(send_pacing.c.name == self._name)
+                        .with_for_update()
+                    ).one()
+                    granted, now = [float(t) for t in row[0]], float(row[1])
+                    ready = next_grant(granted, now, self._rate, self._window)
+                    if ready <= now:
+                        kept = [t for t in granted if t > now - self._window] + [now]
+                        conn.execute(
+                            send_pacing.update().where(send_pacing.c.name == self._name).values(granted=kept)
+                        )
+                        return
+                time.sleep(ready - now)
 
 
 _pacers: dict[int, Pacer] = {}
