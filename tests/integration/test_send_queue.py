@@ -109,7 +109,7 @@ def test_a_failing_job_does_not_hold_up_its_batch(rt: Runtime) -> None:
 @pytest.mark.postgres
 def test_shared_pacers_hold_the_rate_together(postgres_url: str) -> None:
     """Two pacers on one row (two processes), eight threads each: every one-second window of the moments
-    the threads were let go holds at most `rate`, and reservations serve the waiting threads at once."""
+    the threads were let go holds at most `rate`, and the limit, not the row, is what holds them back."""
     from orderwire.store.db import make_engine, migrate
 
     migrate(postgres_url)

@@ -34,8 +34,13 @@ _NAMES = {cls: name for name, cls in _TYPES.items()}
 
 
 def event_kind(event: Event) -> str:
-    """The stable name of an event type ('shipment_updated')."""
-    return _NAMES[type(event)]
+    """The stable name of an event's type ('shipment_updated')."""
+    return kind_of(type(event))
+
+
+def kind_of(event_type: type[Any]) -> str:
+    """The stable name of an event type, as stored in `jobs.kind`."""
+    return _NAMES[event_type]
 
 
 def encode(event: Event) -> dict[str, Any]:

@@ -132,7 +132,6 @@ def submit(
 LOOK_AGAIN = "look_again"  # a job for an order not known yet, too young to park: pending a moment more
 LOOK_AGAIN_AFTER = timedelta(seconds=0.25)
 PARK_AFTER = timedelta(seconds=2)
-ZERO = timedelta(0)
 
 
 class _BatchFailed(Exception):
@@ -155,7 +154,7 @@ def process_due_jobs(rt: Runtime, limit: int = 20) -> int:
         return _run_batch(rt, limit, now, isolated=True)
 
 
-TIMER_KIND = "timer_fired"
+TIMER_KIND = codec.kind_of(TimerFired)
 
 
 def _in_arrival_order(conn: sa.Connection, due: Sequence[sa.Row[Any]]) -> list[sa.Row[Any]]:
@@ -245,14 +244,15 @@ def _run_job(
             raise _BatchFailed from exc
         log.exception("job %s failed", job.id)
         status, error = ("failed" if job.attempts >= 4 else "pending"), repr(exc)[:2000]
+    looking = status == LOOK_AGAIN  # not an attempt: the order may simply not be committed yet
+    next_at = now + _backoff(job.attempts) if error else now + LOOK_AGAIN_AFTER if looking else now
     return {
         "job_id": job.id,
-        "new_status": "pending" if status == LOOK_AGAIN else status,
-        "new_attempts": job.attempts + (0 if status == LOOK_AGAIN else 1),
+        "new_status": "pending" if looking else status,
+        "new_attempts": job.attempts + (0 if looking else 1),
         "error": error,
         "done": now if status == "done" else None,
-        "next_at": now
-        + (_backoff(job.attempts) if error else LOOK_AGAIN_AFTER if status == LOOK_AGAIN else ZERO),
+        "next_at": next_at,
     }
 
 
@@ -298,7 +298,7 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** (attempts + 1)))
 
 
-def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, parked: bool = True) -> str:
+def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, parked: bool) -> str:
     event = codec.decode(job.kind, job.payload)
     row = queries.lock_order(conn, rt.shop_id, job.order_ref)
     if row is None and job.alt_ref:
@@ -461,11 +461,15 @@ def _with_customer_history(
 CUSTOMER_FIELDS = ("phone", "name", "language")
 
 
+def _references(order: Order) -> list[tuple[str, str]]:
+    """The order's other names (number, payment ids, AWBs), as (kind, value), for correlation."""
+    refs = [("number", order.number), *((k, v) for k, v in order.references.items() if v)]
+    return refs + [("awb", s.awb) for s in order.shipments]
+
+
 def _ref_names(order: Order) -> list[str]:
     """Every reference a parked event could have used for this order."""
-    names = [f"order:{order.order_id}", f"number:{order.number}"]
-    names += [f"{kind}:{value}" for kind, value in order.references.items() if value]
-    return names + [f"awb:{s.awb}" for s in order.shipments]
+    return [f"order:{order.order_id}", *(f"{kind}:{value}" for kind, value in _references(order))]
 
 
 def _save_order(
@@ -517,9 +521,8 @@ def _save_order(
             )
     if order.returns:  # returns helper: keep the returns table in step with the order's return requests
         return_rows.sync(conn, rt.shop_id, order_pk, customer_id, order, now)
-    known = set(_ref_names(order_from_json(row.state))) if row is not None else set()
-    refs = [(kind, value) for kind, _, value in (n.partition(":") for n in _ref_names(order)[1:])]
-    queries.add_refs(conn, rt.shop_id, order_pk, [(k, v) for k, v in refs if f"{k}:{v}" not in known])
+    known = set(_references(order_from_json(row.state))) if row is not None else set()
+    queries.add_refs(conn, rt.shop_id, order_pk, [r for r in _references(order) if r not in known])
     return order_pk, token, customer_id
 
 

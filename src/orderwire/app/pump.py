@@ -44,9 +44,9 @@ def run_once(rt: Runtime, sweep: bool = False) -> int:
 class Pump:
     """Runs `run_once` in a loop on a daemon thread until stopped; on PostgreSQL, more threads apply jobs.
 
-    Jobs are claimed with SKIP LOCKED, so the threads take different batches; events of one order that
-    land in two batches are serialised by the order's row lock (and `orders.release_stranded` catches
-    the one race, a park and a release crossing).
+    Jobs are claimed with SKIP LOCKED, so the threads take different batches; one order's events still
+    apply in arrival order (`orders.process_due_jobs`), and `orders.release_stranded` catches the one
+    race left, a park and a release crossing in two transactions.
     """
 
     def __init__(self, rt: Runtime):

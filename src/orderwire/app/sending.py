@@ -9,8 +9,8 @@ takes it over after `ORDERWIRE_SEND_LEASE_SECONDS`. A message is sent twice only
 Meta accepted it and before the answer was recorded (docs/operations.md, "duplicate window").
 
 Until 2026-11 each message was a DBOS workflow on a rate-limited queue; that cost about five system-database
-transactions and two threads' hand-offs per message, and capped one worker at ~50 messages/s on
-PostgreSQL (docs/benchmarks.md, "Sending without a workflow per message").
+transactions and two thread hand-offs per message; the service peaked near 48 orders/s on
+PostgreSQL (docs/benchmarks.md, "What changed this session, measured").
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from orderwire.store.tables import customers, messages, send_pacing
 log = logging.getLogger(__name__)
 
 INFLIGHT = messages.alias("in_flight")
-SENDABLE = ("queued", "retrying", "scheduled")
 SEND_THREADS = 32
 # The pacing window is a little over a second: a granted request reaches Meta a moment later, and on a busy
 # machine that moment varies (benchmarks/pacer.py saw 81 arrivals in one second at 80/s with 1.05 s).
@@ -171,6 +170,7 @@ class Sender:
         finally:
             with self._lock:
                 self._held -= 1
+            self._rt.wake()  # a thread is free, and the customer's next message may go
 
     def close(self) -> None:
         """Finish the requests in flight, then give back the claims not started."""
@@ -260,21 +260,20 @@ def _claim(rt: Runtime, now: datetime, limit: int, stale_before: datetime | None
         )
 
 
-def send_claimed(rt: Runtime, row: Any) -> str:
+def send_claimed(rt: Runtime, row: Any) -> None:
     """One attempt at a claimed message; whatever happens, the row leaves 'queued' (or its lease runs out)."""
     attempt = row.attempts + 1
     try:
-        return attempt_send(rt, row, attempt)
+        attempt_send(rt, row, attempt)
     except Exception as exc:  # e.g. the database blinked: retry later, never hold the claim for good
         log.warning("message %s attempt %s raised %s", row.id, attempt, type(exc).__name__)
         try:
-            return record_result(rt, row, SendResult(Verdict.RETRY, error_detail=type(exc).__name__), attempt)
+            record_result(rt, row, SendResult(Verdict.RETRY, error_detail=type(exc).__name__), attempt)
         except Exception:
             log.warning("message %s: result not recorded; another process takes it after the lease", row.id)
-            return "retrying"
 
 
-def attempt_send(rt: Runtime, row: Any, attempt: int) -> str:
+def attempt_send(rt: Runtime, row: Any, attempt: int) -> None:
     """One request to the Cloud API, and its result recorded against the message.
 
     The template gate runs here, not when the message is created: a template's status can change in between
@@ -292,19 +291,17 @@ def attempt_send(rt: Runtime, row: Any, attempt: int) -> str:
                     updated_at=rt.clock(),
                 )
             )
-        rt.wake()
-        return "skipped"
+        return
     payload = templates.gate(rt, row)
     if payload is None:
-        rt.wake()
-        return "held"
+        return  # held for staff (the gate recorded why)
     pacer_for(rt).wait()
     started = time.monotonic()
     result = rt.whatsapp.send(payload)
     metrics.record_send(
         time.monotonic() - started, "" if result.verdict is Verdict.SENT else result.error_code
     )
-    return record_result(rt, row, result, attempt, payload)
+    record_result(rt, row, result, attempt, payload)
 
 
 def retry_delay(rt: Runtime, attempt: int, verdict: str) -> float:
@@ -315,7 +312,7 @@ def retry_delay(rt: Runtime, attempt: int, verdict: str) -> float:
 
 def record_result(
     rt: Runtime, row: Any, result: SendResult, attempt: int, payload: dict[str, Any] | None = None
-) -> str:
+) -> None:
     """Store what Meta answered: accepted, failed (flagged for staff) or retrying after the backoff."""
     now = rt.clock()
     values: dict[str, Any] = {
@@ -371,7 +368,3 @@ def record_result(
         conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
         if status == "failed":
             escalations.open_message_case(conn, rt, int(row.id), now)
-    rt.wake()  # the customer's next message, or this one's retry, may go
-    if result.verdict is Verdict.SENT:
-        return "accepted"  # even when a status webhook already moved the row further
-    return status if status != "retrying" else str(result.verdict)

@@ -18,10 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from orderwire.app import vendors
+from orderwire.app import codec, vendors
 from orderwire.app.ports import InventoryPort, StockLevel
 from orderwire.app.runtime import Runtime
-from orderwire.domain.events import OrderPlaced
+from orderwire.domain.events import OrderPlaced, TimerFired
 from orderwire.domain.lifecycle import REPLENISH, OfferContext
 from orderwire.domain.model import Order, Stage
 from orderwire.domain.stock import backordered
@@ -40,8 +40,8 @@ def _batch_key(rt: Runtime) -> tuple[int, int]:
     return id(rt), threading.get_ident()
 
 
-_ORDER_PLACED = "order_placed"  # codec.event_kind of OrderPlaced
-_TIMER_FIRED = "timer_fired"  # codec.event_kind of TimerFired (replenishment offers)
+_ORDER_PLACED = codec.kind_of(OrderPlaced)
+_TIMER_FIRED = codec.kind_of(TimerFired)  # replenishment offers
 
 
 def source(rt: Runtime) -> InventoryPort | None:

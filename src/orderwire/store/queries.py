@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -35,27 +36,27 @@ MESSAGE_STATUS_RANK = {
 }
 
 
-_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+def _insert(dialect_name: str) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
-def _insert_ignore_statement(conn: sa.Connection, table: sa.Table, keys: list[str]) -> Any:
+@functools.cache
+def _insert_ignore_statement(dialect_name: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for a table, built once per dialect (values come as parameters:
     building the statement with its values each time cost more CPU than running it)."""
-    key = (conn.dialect.name, table.name, tuple(keys))
-    if key not in _INSERT_IGNORE:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        _INSERT_IGNORE[key] = (
-            dialect.insert(table)
-            .on_conflict_do_nothing(index_elements=keys)
-            .returning(*table.primary_key.columns)
-        )
-    return _INSERT_IGNORE[key]
+    return (
+        _insert(dialect_name)(table)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(*table.primary_key.columns)
+    )
 
 
 def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: list[str]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING on both dialects; True when a row was inserted."""
     # rowcount is -1 for some drivers here; a returned row is the reliable sign of an insert.
-    return conn.execute(_insert_ignore_statement(conn, table, keys), values).first() is not None
+    statement = _insert_ignore_statement(conn.dialect.name, table, tuple(keys))
+    return conn.execute(statement, values).first() is not None
 
 
 def ensure_shop(conn: sa.Connection, shop_id: str, name: str, timezone: str, now: datetime) -> None:
@@ -91,23 +92,16 @@ def _order_named(shop_id: str, ref: str) -> sa.Select[Any]:
     return query
 
 
-_UPSERT_CUSTOMER: dict[str, Any] = {}
-
-
+@functools.cache
 def _upsert_customer_statement(dialect_name: str) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE for customers, built once per dialect."""
-    if dialect_name not in _UPSERT_CUSTOMER:
-        dialect = postgresql if dialect_name == "postgresql" else sqlite
-        stmt = dialect.insert(customers)
-        # An inbound message knows no name: it must not erase the one the shop gave.
-        keep_unless_named = sa.case((stmt.excluded.name == "", customers.c.name), else_=stmt.excluded.name)
-        keep_language = sa.case(
-            (stmt.excluded.name == "", customers.c.language), else_=stmt.excluded.language
-        )
-        _UPSERT_CUSTOMER[dialect_name] = stmt.on_conflict_do_update(
-            index_elements=["shop_id", "phone"], set_={"name": keep_unless_named, "language": keep_language}
-        ).returning(customers.c.id)
-    return _UPSERT_CUSTOMER[dialect_name]
+    stmt = _insert(dialect_name)(customers)
+    # An inbound message knows no name: it must not erase the one the shop gave.
+    keep_unless_named = sa.case((stmt.excluded.name == "", customers.c.name), else_=stmt.excluded.name)
+    keep_language = sa.case((stmt.excluded.name == "", customers.c.language), else_=stmt.excluded.language)
+    return stmt.on_conflict_do_update(
+        index_elements=["shop_id", "phone"], set_={"name": keep_unless_named, "language": keep_language}
+    ).returning(customers.c.id)
 
 
 def upsert_customer(
@@ -146,12 +140,9 @@ def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: list[tuple[
         for kind, value in refs
         if value and len(kind) <= 32 and len(value) <= 200  # longer names stay in the order's state only
     ]
-    if rows:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if rows:  # one executemany of insert_ignore's statement
         conn.execute(
-            dialect.insert(order_refs)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["shop_id", "kind", "value"])
+            _insert_ignore_statement(conn.dialect.name, order_refs, ("shop_id", "kind", "value")), rows
         )
 
 
