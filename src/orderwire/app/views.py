@@ -9,16 +9,8 @@ import sqlalchemy as sa
 from orderwire.app import escalations, vendor_calls
 from orderwire.app.runtime import Runtime
 from orderwire.domain.model import Order, order_from_json, to_json
+from orderwire.store.db import reading
 from orderwire.store.tables import customers, jobs, message_statuses, messages, orders, timeline
-
-
-def load_order(rt: Runtime, order_id: str) -> tuple[sa.Row[Any], Order] | None:
-    """The stored order row and aggregate for the shop's order id."""
-    with rt.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(orders).where(orders.c.shop_id == rt.shop_id, orders.c.order_id == order_id)
-        ).first()
-    return None if row is None else (row, order_from_json(row.state))
 
 
 def pending_events(rt: Runtime, order_id: str) -> int:
@@ -40,11 +32,14 @@ def pending_events(rt: Runtime, order_id: str) -> int:
 
 def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
     """State, timeline and messages (with delivery statuses) of one order."""
-    found = load_order(rt, order_id)
-    if found is None:
-        return None
-    row, order = found
-    with rt.engine.connect() as conn:
+    # One snapshot for the order and everything around it: read one by one, a change committed in
+    # between could show a timeline note whose scan the order does not have yet.
+    with reading(rt.engine) as conn:
+        row = conn.execute(
+            sa.select(orders).where(orders.c.shop_id == rt.shop_id, orders.c.order_id == order_id)
+        ).first()
+        if row is None:
+            return None
         events = conn.execute(
             sa.select(timeline).where(timeline.c.order_pk == row.id).order_by(timeline.c.id)
         ).all()
@@ -60,6 +55,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
             .where(message_statuses.c.wamid.in_(wamids))
             .order_by(message_statuses.c.at)
         ).all()
+    order = order_from_json(row.state)
     by_wamid: dict[str, list[dict[str, Any]]] = {}
     for h in history:
         by_wamid.setdefault(h.wamid, []).append({"status": h.status, "at": h.at.isoformat()})

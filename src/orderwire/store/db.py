@@ -14,8 +14,13 @@ READ_ONLY = "orderwire_read_only"
 
 
 def reading(engine: sa.Engine) -> sa.Connection:
-    """A connection for reads only: on SQLite it does not take the write lock."""
-    return engine.connect().execution_options(**{READ_ONLY: True})
+    """A connection for reads only, one snapshot per transaction; on SQLite it takes no write lock."""
+    conn = engine.connect().execution_options(**{READ_ONLY: True})
+    if engine.dialect.name == "postgresql":
+        # Read committed gives each statement its own snapshot; a read-only repeatable-read transaction
+        # sees one moment and never fails to serialize (postgresql.org/docs/current/transaction-iso.html).
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return conn
 
 
 def sqlalchemy_url(url: str) -> str:
