@@ -11,6 +11,7 @@ compressed to "as soon as the previous message reached WhatsApp":
     event dispatched (AWB)                       -> order_dispatched
     event out_for_delivery                       -> order_out_for_delivery
     event delivered                              -> order_delivered
+    its follow-up timer, moved to now            -> order_follow_up
 
 `--in-flight` orders are in progress at a time (closed loop; default 50): enough to keep the service
 busy. Every `--sample-every` seconds the script samples the resident memory (VmRSS) of the web process
@@ -18,9 +19,10 @@ and of its worker process; memory should be flat once warm (the report fits MB p
 the samples after the first 10 % of orders). At the end it checks at the fake Graph server that every
 order got each of its five messages exactly once (lost, duplicates, unexpected).
 
-Not covered: the follow-up message. Its timer is due `ORDERWIRE_FOLLOW_UP_DAYS` after delivery, and that
-setting is 3..7 days (settings.py); there is no shorter setting, and the benchmark does not move clocks.
-Customer replies, NDR and returns are not exercised either: this is the happy path at volume.
+The follow-up timer is due `ORDERWIRE_FOLLOW_UP_DAYS` (3..7) after delivery; the script compresses that
+wait the way the sandbox's "skip ahead" does: a thread moves every pending follow-up timer's due time to
+now in the database, and the worker fires it like any other timer. Customer replies, NDR and returns are
+not exercised: this is the happy path at volume.
 
     .venv/bin/python benchmarks/soak.py --db sqlite --orders 100000
     .venv/bin/python benchmarks/soak.py --db postgres --orders 2000 --sample-every 5   # a smoke run
@@ -43,9 +45,14 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+
+from orderwire.domain.lifecycle import FOLLOW_UP_TIMER
+from orderwire.store.db import make_engine
+from orderwire.store.tables import jobs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -74,7 +81,8 @@ STAGES = (
     ({"type": "out_for_delivery", "location": "Indiranagar"}, "order_out_for_delivery"),
     ({"type": "delivered", "location": "Indiranagar"}, "order_delivered"),
 )
-EXPECTED = tuple(template for _, template in STAGES)
+FOLLOW_UP = "order_follow_up"
+EXPECTED = (*(template for _, template in STAGES), FOLLOW_UP)
 POST_ATTEMPTS = 3
 
 
@@ -95,10 +103,10 @@ class Progress:
     """Shared between the order tasks and the memory sampler."""
 
     started: int = 0
-    completed: int = 0  # orders whose delivered message arrived
+    completed: int = 0  # orders whose last message (the follow-up) arrived
     api_errors: dict[str, int] = field(default_factory=dict)
     late: int = 0  # awaited messages that did not arrive within --message-timeout
-    order_seconds: list[float] = field(default_factory=list)  # first POST -> delivered message at Graph
+    order_seconds: list[float] = field(default_factory=list)  # first POST -> follow-up at Graph
 
 
 @dataclass
@@ -149,6 +157,39 @@ class Sampler:
         self._stop.set()
         self._thread.join(timeout=5)
         self.sample()
+
+
+class FollowUpsNow:
+    """Moves pending follow-up timers to now every `every` seconds, as the sandbox's "skip ahead" does."""
+
+    def __init__(self, database_url: str, every: float = 0.5) -> None:
+        self._engine = make_engine(database_url, pool_size=1)
+        self._every = every
+        self.moved = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="follow-ups-now", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            now = datetime.now(UTC)
+            with self._engine.begin() as conn:
+                self.moved += conn.execute(
+                    jobs.update()
+                    .where(
+                        jobs.c.status == "pending",
+                        jobs.c.available_at > now,
+                        jobs.c.dedupe_key.like(f"timer:%:{FOLLOW_UP_TIMER}"),
+                    )
+                    .values(available_at=now)
+                ).rowcount
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._engine.dispose()
 
 
 async def drive(
@@ -202,6 +243,7 @@ async def drive(
                         body["awb"] = awb
                     await post(client, f"/api/v1/orders/{order_id}/events", body)
                     await arrived(to, template)
+                await arrived(to, FOLLOW_UP)
                 if any(a.template == EXPECTED[-1] for a in graph.arrivals(to)):
                     progress.completed += 1
                     progress.order_seconds.append(time.time() - began)
@@ -238,6 +280,7 @@ def run(args: argparse.Namespace) -> bool:
     tmp = Path(tempfile.mkdtemp(prefix="orderwire-soak-"))
     graph = FakeGraph(args.graph_latency)
     service: Service | None = None
+    follow_ups: FollowUpsNow | None = None
     progress = Progress()
     try:
         graph.start()
@@ -245,6 +288,8 @@ def run(args: argparse.Namespace) -> bool:
             try:
                 service = Service(url, graph.url, tmp, shlex.split(args.server_command))
                 service.wait_healthy()
+                follow_ups = FollowUpsNow(url)
+                follow_ups.start()
                 backends = BackendCpu(url.rsplit("/", 1)[1]) if args.db == "postgres" else None
                 if backends is not None:
                     backends.start()
@@ -268,6 +313,8 @@ def run(args: argparse.Namespace) -> bool:
                 busy = machine_busy_seconds() - busy0
                 log = service.log_counts()
             finally:
+                if follow_ups is not None:
+                    follow_ups.stop()
                 if service is not None:
                     service.stop()
     finally:
@@ -286,7 +333,7 @@ def run(args: argparse.Namespace) -> bool:
                 f" in {wall:.0f} s, {args.in_flight} in flight (src {source_fingerprint()})",
                 f"   {progress.completed / wall:.1f} orders/s,"
                 f" {progress.completed * len(EXPECTED) / wall:.1f} messages/s; per order (6 API calls,"
-                f" 5 messages) p50 {percentile(progress.order_seconds, 50):.1f} s"
+                f" {len(EXPECTED)} messages) p50 {percentile(progress.order_seconds, 50):.1f} s"
                 f" p99 {percentile(progress.order_seconds, 99):.1f} s",
                 f"   messages: lost {lost}   duplicates {duplicates}   unexpected {unexpected}"
                 f"   non-2xx answers {rejected}"
