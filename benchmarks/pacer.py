@@ -1,30 +1,37 @@
 """The send pacer alone: does `sending.Pacer` keep every one-second window at or under the limit?
 
-No service, no database: `--threads` threads (the send queue runs 32) share one `Pacer(--limit)`, as the
-worker's send steps do; each takes its slot, notes the moment it got to run (the grant) and POSTs a
+No service: `--threads` threads (the send queue runs 32) share one `Pacer(--limit)`, as the worker's
+send threads do (with `--db postgres`, the `SharedPacer` every process on one PostgreSQL shares, on a
+fresh database); each takes its slot, notes the moment it got to run (the grant) and POSTs a
 confirmation to the fake Graph server (benchmarks/confirmation.py), which notes the arrival. The report
 gives the busiest sliding one-second window of the grants and of the arrivals, against the limit, and how
 long after its grant each request arrived. Since the pacer is the only rate control between the send
 queue and Meta, a busiest window above the limit here is one in production too.
 
     .venv/bin/python benchmarks/pacer.py --threads 32 --limit 80 --requests 1200
+    .venv/bin/python benchmarks/pacer.py --db postgres --limit 1000 --requests 3000   # grants per second
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
+if TYPE_CHECKING:
+    from orderwire.app.sending import Pacer
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from confirmation import PHONE_NUMBER_ID, FakeGraph, order_body, percentile
+from confirmation import PHONE_NUMBER_ID, FakeGraph, database, order_body, percentile
 from sending import busiest_window
 
 
@@ -46,11 +53,26 @@ def payloads(count: int) -> list[dict[str, object]]:
 
 
 def run(args: argparse.Namespace) -> bool:
-    from orderwire.app.sending import Pacer
+    if args.db == "memory":
+        from orderwire.app.sending import Pacer
 
+        return measure(args, Pacer(args.limit))
+    from orderwire.app.sending import SharedPacer
+    from orderwire.store.db import make_engine, migrate
+
+    with tempfile.TemporaryDirectory() as tmp, database(args.db, Path(tmp)) as url:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            return measure(args, SharedPacer(engine, "whatsapp:pacer", args.limit))
+        finally:
+            engine.dispose()
+
+
+def measure(args: argparse.Namespace, pacer: Pacer) -> bool:
+    """Send `--requests` requests from `--threads` threads through `pacer`; report the busiest windows."""
     bodies = payloads(args.requests)
     graph = FakeGraph(args.graph_latency)
-    pacer = Pacer(args.limit)
     grants: list[float] = []
     lock = threading.Lock()
     queue = iter(range(args.requests))
@@ -88,8 +110,9 @@ def run(args: argparse.Namespace) -> bool:
         (a - g) * 1000 for a, g in zip(arrivals, sorted(grants), strict=False)
     ]  # k-th grant, k-th arrival
     print(
-        f"== pacer, {args.threads} threads, limit {args.limit}/s, {args.requests} requests in {wall:.1f} s"
-        f" ({len(arrivals)} arrived)\n"
+        f"== {type(pacer).__name__}, {args.threads} threads, limit {args.limit}/s,"
+        f" {args.requests} requests in {wall:.1f} s"
+        f" ({len(arrivals)} arrived, {len(arrivals) / wall:.0f}/s)\n"
         f"   busiest one-second window (sliding): grants {granted_peak}, arrivals {arrived_peak},"
         f" limit {args.limit}: {'within the limit' if arrived_peak <= args.limit else 'LIMIT EXCEEDED'}\n"
         f"   k-th arrival after k-th grant: p50 {percentile(lags, 50):.1f} ms"
@@ -104,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--threads", type=int, default=32, help="threads sharing the pacer (default 32, as the queue)"
     )
+    p.add_argument("--db", choices=("memory", "postgres"), default="memory", help="the pacer's state")
     p.add_argument("--limit", type=int, default=80, help="per-number messages/s (default 80)")
     p.add_argument("--requests", type=int, default=1200, help="requests in all (default 1200)")
     p.add_argument("--graph-latency", type=float, default=0.02, help="seconds the fake takes (default 0.02)")

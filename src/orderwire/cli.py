@@ -23,8 +23,16 @@ import uvicorn
 from orderwire.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from orderwire.app.runtime import Runtime
     from orderwire.integrations.whatsapp.templates import TemplateApiClient
+
+# A client that reuses a connection the server has just closed as idle gets no answer at all, and most
+# webhook senders do not retry a POST that got none. So the server keeps idle connections longer than the
+# clients and proxies in front of it (uvicorn's default is 5 s, as long as httpx's pool keeps them; nginx's
+# upstream keep-alive and AWS load balancers close idle ones after 60 s): the client closes first.
+KEEP_ALIVE_SECONDS = 65
 
 log = logging.getLogger(__name__)
 app = typer.Typer(help="Orderwire: order updates on WhatsApp.", no_args_is_help=True)
@@ -63,7 +71,7 @@ def serve(
     if inline:
         if demo:
             demo_thread.start()
-        uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning")
+        _serve(create_app(runtime=rt), host, port)
         return
     # Separate processes use both cores: requests are never slowed by the work they queue
     # (docs/benchmarks.md). On PostgreSQL several workers share the jobs and sends, each under its own
@@ -77,7 +85,12 @@ def serve(
             )
         if demo:
             demo_thread.start()
-        uvicorn.run(create_app(runtime=rt, with_worker=False), host=host, port=port, log_level="warning")
+        _serve(create_app(runtime=rt, with_worker=False), host, port)
+
+
+def _serve(app: FastAPI, host: str, port: int) -> None:
+    """Serve the web app with uvicorn until stopped."""
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 @contextmanager

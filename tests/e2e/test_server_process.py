@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -259,3 +261,17 @@ def test_make_run_demo_completes(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_an_idle_connection_outlives_the_clients_pool(server: tuple[str, str]) -> None:
+    """The server keeps an idle keep-alive connection past the 5 s a client's pool (httpx) keeps it, so a
+    client never sends a webhook on a connection the server is closing at that moment."""
+    url, _ = server
+    host, port = url.removeprefix("http://").split(":")
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(6.5)  # uvicorn's default keep-alive (5 s) would have closed it by now
+        conn.sendall(request)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")

@@ -184,3 +184,47 @@ def test_an_orders_later_events_wait_for_the_one_another_thread_holds(
         assert states[0].id == first and {s.status for s in states} == {"done"}
     finally:
         rt.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
+    """`orderwire_next_grant` (the shared pacer's rule, in SQL) answers as `next_grant` does."""
+    from hypothesis import given
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    from orderwire.store.db import make_engine, migrate
+
+    migrate(postgres_url)
+    engine = make_engine(postgres_url)
+    start = 1_800_000_000.0  # seconds since the epoch, as the database's clock gives them
+    ask = sa.select(
+        sa.func.orderwire_next_grant(
+            sa.bindparam("granted", type_=sa.ARRAY(sa.Float)),
+            sa.bindparam("now", type_=sa.Float),
+            sa.bindparam("rate", type_=sa.Integer),
+            sa.bindparam("window", type_=sa.Float),
+            type_=sa.Float,
+        )
+    )
+
+    @hypothesis_settings(max_examples=300, deadline=None)
+    @given(
+        offsets=st.lists(st.floats(min_value=0, max_value=3), max_size=40),
+        now=st.floats(min_value=0, max_value=4),
+        rate=st.integers(min_value=1, max_value=30),
+        window=st.sampled_from([1.0, 1.1, 2.0]),
+    )
+    def same(offsets: list[float], now: float, rate: int, window: float) -> None:
+        granted = sorted(start + o for o in offsets)
+        expected = sending.next_grant(granted, start + now, rate, window)
+        with engine.connect() as conn:
+            found = conn.execute(
+                ask, {"granted": granted, "now": start + now, "rate": rate, "window": window}
+            ).scalar_one()
+        assert found == pytest.approx(expected, abs=1e-6)
+
+    try:
+        same()
+    finally:
+        engine.dispose()

@@ -91,16 +91,19 @@ class SharedPacer(Pacer):
     (`send_pacing`), taken FOR UPDATE and timed by the database's clock, so two or more processes stay
     within the per-number limit together (each process's own threads queue on a local lock first).
 
-    A send is granted at the database's present moment and goes at once. Reserving future moments for
-    several threads in one transaction was tried: mapping the database's clock onto each process's clock
-    is off by up to a round trip, and on a loaded machine two processes then put 16 requests into one
-    second at 15/s (docs/benchmarks.md).
+    A send is granted at the database's present moment (`orderwire_send_grant`, the rule of `next_grant`
+    in SQL) and goes at once. Reserving future moments for several threads in one transaction was tried:
+    mapping the database's clock onto each process's clock is off by up to a round trip, and on a loaded
+    machine two processes then put 16 requests into one second at 15/s (docs/benchmarks.md).
     """
 
     def __init__(self, engine: sa.Engine, name: str, rate_per_second: int, window: float = WINDOW):
         super().__init__(rate_per_second, window)
         self._engine = engine
         self._name = name[:100]
+        self._grant = sa.select(
+            sa.func.orderwire_send_grant(self._name, rate_per_second, window, type_=sa.Float)
+        )
         with engine.begin() as conn:
             queries.insert_ignore(conn, send_pacing, {"name": self._name, "granted": []}, ["name"])
 
@@ -108,23 +111,14 @@ class SharedPacer(Pacer):
         """Block until this caller may send, counting every process's sends."""
         with self._lock:
             while True:
-                with self._engine.begin() as conn:
-                    # A pacing write lost in a database crash costs nothing worth a WAL flush per send.
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                    row = conn.execute(
-                        sa.select(send_pacing.c.granted, sa.func.extract("epoch", sa.func.clock_timestamp()))
-                        .where(send_pacing.c.name == self._name)
-                        .with_for_update()
-                    ).one()
-                    granted, now = [float(t) for t in row[0]], float(row[1])
-                    ready = next_grant(granted, now, self._rate, self._window)
-                    if ready <= now:
-                        kept = [t for t in granted if t > now - self._window] + [now]
-                        conn.execute(
-                            send_pacing.update().where(send_pacing.c.name == self._name).values(granted=kept)
-                        )
-                        return
-                time.sleep(ready - now)
+                # One statement in its own transaction (migration 0013): the five round trips of a
+                # begin/select-for-update/update/commit made this lock the send path's queue under load.
+                with self._engine.connect() as conn:
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    pause = conn.execute(self._grant).scalar_one()
+                if pause <= 0:
+                    return
+                time.sleep(pause)
 
 
 _pacers: dict[int, Pacer] = {}
