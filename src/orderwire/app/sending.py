@@ -151,16 +151,16 @@ class Sender:
         with self._lock:
             return max(0, self._threads - self._held)
 
-    def submit(self, rows: list[Any]) -> None:
-        """Send each claimed row on a pool thread."""
+    def submit(self, rows: list[Any], known: templates.Statuses) -> None:
+        """Send each claimed row on a pool thread (`known`: Meta's word on their templates)."""
         with self._lock:
             self._held += len(rows)
         for row in rows:
-            self._pool.submit(self._send, row)
+            self._pool.submit(self._send, row, known)
 
-    def _send(self, row: Any) -> None:
+    def _send(self, row: Any, known: templates.Statuses) -> None:
         try:
-            send_claimed(self._rt, row)
+            send_claimed(self._rt, row, known)
         finally:
             with self._lock:
                 self._held -= 1
@@ -210,13 +210,16 @@ def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = 
     if room == 0:
         return 0
     now = rt.clock()
-    rows = _claim(rt, now, room, now - stale_after if stale_after is not None else None)
-    sender.submit(rows)
+    rows, known = _claim(rt, now, room, now - stale_after if stale_after is not None else None)
+    sender.submit(rows, known)
     return len(rows)
 
 
-def _claim(rt: Runtime, now: datetime, limit: int, stale_before: datetime | None) -> list[Any]:
-    """Mark up to `limit` due messages as this executor's, and read them with the customer's opt-out."""
+def _claim(
+    rt: Runtime, now: datetime, limit: int, stale_before: datetime | None
+) -> tuple[list[Any], templates.Statuses]:
+    """Mark up to `limit` due messages as this executor's; read them with the customer's opt-out, and
+    Meta's word on their templates."""
     in_flight = sa.select(sa.literal(1)).where(
         INFLIGHT.c.customer_id == messages.c.customer_id,
         INFLIGHT.c.id != messages.c.id,
@@ -238,13 +241,13 @@ def _claim(rt: Runtime, now: datetime, limit: int, stale_before: datetime | None
         first_per_customer = {m.customer_id: m.id for m in reversed(candidates)}
         chosen = sorted(first_per_customer.values())[:limit]
         if not chosen:
-            return []
+            return [], {}
         conn.execute(
             messages.update()
             .where(messages.c.id.in_(chosen))
             .values(status="queued", claimed_by=rt.settings.executor_id, updated_at=now)
         )
-        return list(
+        rows = list(
             conn.execute(
                 sa.select(messages, customers.c.opted_out)
                 .join(customers, customers.c.id == messages.c.customer_id)
@@ -252,13 +255,14 @@ def _claim(rt: Runtime, now: datetime, limit: int, stale_before: datetime | None
                 .order_by(messages.c.id)
             ).all()
         )
+        return rows, templates.statuses_for(conn, rt, rows)
 
 
-def send_claimed(rt: Runtime, row: Any) -> None:
+def send_claimed(rt: Runtime, row: Any, known: templates.Statuses) -> None:
     """One attempt at a claimed message; whatever happens, the row leaves 'queued' (or its lease runs out)."""
     attempt = row.attempts + 1
     try:
-        attempt_send(rt, row, attempt)
+        attempt_send(rt, row, attempt, known)
     except Exception as exc:  # e.g. the database blinked: retry later, never hold the claim for good
         log.warning("message %s attempt %s raised %s", row.id, attempt, type(exc).__name__)
         try:
@@ -267,11 +271,12 @@ def send_claimed(rt: Runtime, row: Any) -> None:
             log.warning("message %s: result not recorded; another process takes it after the lease", row.id)
 
 
-def attempt_send(rt: Runtime, row: Any, attempt: int) -> None:
+def attempt_send(rt: Runtime, row: Any, attempt: int, known: templates.Statuses) -> None:
     """One request to the Cloud API, and its result recorded against the message.
 
-    The template gate runs here, not when the message is created: a template's status can change in between
-    (pauses last hours, quiet hours defer messages), and only the status at send time matters.
+    The template gate runs here, on Meta's word as of the claim (`known`, read with the batch a moment
+    before), not when the message is created: a template's status can change in between (pauses last
+    hours, quiet hours defer messages), and only the status at send time matters.
     """
     if row.opted_out and row.template:  # STOP stops our updates; answers to the customer still go
         with rt.engine.begin() as conn:
@@ -286,7 +291,7 @@ def attempt_send(rt: Runtime, row: Any, attempt: int) -> None:
                 )
             )
         return
-    payload = templates.gate(rt, row)
+    payload = templates.gate(rt, row, known)
     if payload is None:
         return  # held for staff (the gate recorded why)
     pacer_for(rt).wait()

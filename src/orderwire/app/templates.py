@@ -212,16 +212,33 @@ def remote_templates(
     return known
 
 
-def gate(rt: Runtime, row: Any) -> dict[str, Any] | None:
-    """The payload to send for a stored message now: as stored, switched to its fallback, or None (held)."""
+Statuses = dict[tuple[str, str], RemoteTemplate]
+
+
+def _names(rt: Runtime, payload: dict[str, Any]) -> set[str]:
+    """The template a stored message uses and its fallback (none for a free-form message)."""
+    if payload.get("type") != "template":
+        return set()
+    used = message_from_payload(payload).template
+    definition = rt.catalogue.get(used)
+    return {used, definition.fallback if definition else ""} - {""}
+
+
+def statuses_for(conn: sa.Connection, rt: Runtime, rows: Iterable[Any]) -> Statuses:
+    """What Meta said about the templates (and fallbacks) of these messages, read once for a claimed batch."""
+    names = set().union(*(_names(rt, row.payload) for row in rows))
+    return remote_templates(conn, rt.shop_id, names) if names else {}
+
+
+def gate(rt: Runtime, row: Any, known: Statuses) -> dict[str, Any] | None:
+    """The payload to send for a stored message now: as stored, switched to its fallback, or None (held).
+
+    `known` is Meta's word on its templates as of the claim, a moment before the send.
+    """
     payload: dict[str, Any] = row.payload
     if payload.get("type") != "template":
         return payload
     message = message_from_payload(payload)
-    definition = rt.catalogue.get(message.template)
-    names = {message.template, definition.fallback if definition else ""} - {""}
-    with rt.engine.connect() as conn:
-        known = remote_templates(conn, rt.shop_id, names)
     choice = choose(message, rt.catalogue, known)
     if choice.message == message:
         return payload
