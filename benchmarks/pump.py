@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> bool:
         apply_statements = counter.count
         claimed = 0
         while True:
-            rows = sending._claim(rt, rt.clock(), args.batch, None)
+            rows, _ = sending._claim(rt, rt.clock(), args.batch, None)
             if not rows:
                 break
             claimed += len(rows)

@@ -25,11 +25,11 @@ def test_a_send_step_that_raises_is_retried_not_stuck(
     real_gate = templates.gate
     calls = {"n": 0}
 
-    def flaky_gate(rt: Any, row: Any) -> Any:
+    def flaky_gate(rt: Any, row: Any, known: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
-        return real_gate(rt, row)
+        return real_gate(rt, row, known)
 
     monkeypatch.setattr(templates, "gate", flaky_gate)
     with LiveService(service_env(f"sqlite:///{tmp_path}/o.db", graph.url, "")) as live, api(live.url) as c:

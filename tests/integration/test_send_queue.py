@@ -89,6 +89,24 @@ def test_claims_of_a_dead_process_are_taken_back(rt: Runtime, graph: GraphServer
     assert sorted(r.body["to"] for r in graph.requests) == ["919812300011", "919812300012"]
 
 
+def test_a_message_that_does_not_parse_fails_alone(rt: Runtime, graph: GraphServer) -> None:
+    """The claim reads the templates of its whole batch; a garbled payload must not stop the others."""
+    _place(rt, "G-1", "+919812300031")
+    _place(rt, "G-2", "+919812300032")
+    orders.process_due_jobs(rt)
+    garbled, fine = sorted(_statuses(rt))
+    with rt.engine.begin() as conn:
+        conn.execute(
+            messages.update()
+            .where(messages.c.id == garbled)
+            .values(payload={"type": "template", "to": "919812300031", "template": "not an object"})
+        )
+    assert sending.dispatch_due(rt) == 2
+    wait_for(lambda: _statuses(rt)[fine] == ("accepted", None))
+    wait_for(lambda: _statuses(rt)[garbled] == ("retrying", None))  # tried, kept, due again later
+    assert [r.body["to"] for r in graph.requests] == ["919812300032"]
+
+
 def test_a_failing_job_does_not_hold_up_its_batch(rt: Runtime) -> None:
     _place(rt, "D-1", "+919812300021")
     _place(rt, "D-2", "+919812300022")
@@ -226,5 +244,7 @@ def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
 
     try:
         same()
+        with pytest.raises(sa.exc.DBAPIError, match="no send_pacing row"), engine.connect() as conn:
+            conn.execute(sa.select(sa.func.orderwire_send_grant("never-made", 10, 1.1)))
     finally:
         engine.dispose()

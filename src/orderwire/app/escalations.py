@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from orderwire.app import outbound
 from orderwire.app.runtime import Runtime
 from orderwire.store import queries
+from orderwire.store.db import reading
 from orderwire.store.tables import escalations, messages, orders
 
 
@@ -59,8 +60,10 @@ def resolve(rt: Runtime, case_id: int, by: int | None = None) -> bool:
     return bool(done)
 
 
-def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]:
-    """Open escalations, oldest first (of one order when `order_pk` is given)."""
+def open_cases(
+    rt: Runtime, order_pk: int | None = None, conn: sa.Connection | None = None
+) -> list[dict[str, Any]]:
+    """Open escalations, oldest first (of one order when `order_pk` is given; read on `conn` if given)."""
     query = (
         sa.select(escalations, orders.c.order_id)
         .outerjoin(orders, orders.c.id == escalations.c.order_pk)
@@ -69,7 +72,10 @@ def open_cases(rt: Runtime, order_pk: int | None = None) -> list[dict[str, Any]]
     )
     if order_pk is not None:
         query = query.where(escalations.c.order_pk == order_pk)
-    with rt.engine.connect() as conn:
+    if conn is None:
+        with reading(rt.engine) as own:
+            rows = own.execute(query).all()
+    else:
         rows = conn.execute(query).all()
     return [
         {

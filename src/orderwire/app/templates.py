@@ -219,7 +219,10 @@ def _names(rt: Runtime, payload: dict[str, Any]) -> set[str]:
     """The template a stored message uses and its fallback (none for a free-form message)."""
     if payload.get("type") != "template":
         return set()
-    used = message_from_payload(payload).template
+    # Read without parsing the whole payload: a payload that does not parse fails its own send in `gate`,
+    # not the claim of the batch it came with.
+    template = payload.get("template")
+    used = str(template.get("name", "")) if isinstance(template, dict) else ""
     definition = rt.catalogue.get(used)
     return {used, definition.fallback if definition else ""} - {""}
 

@@ -55,6 +55,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
             .where(message_statuses.c.wamid.in_(wamids))
             .order_by(message_statuses.c.at)
         ).all()
+        cases = escalations.open_cases(rt, int(row.id), conn)
     order = order_from_json(row.state)
     by_wamid: dict[str, list[dict[str, Any]]] = {}
     for h in history:
@@ -106,7 +107,7 @@ def order_view(rt: Runtime, order_id: str) -> dict[str, Any] | None:
             }
             for m in sent
         ],
-        "escalations": escalations.open_cases(rt, int(row.id)),
+        "escalations": cases,
     }
 
 

@@ -48,6 +48,9 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     SELECT ARRAY(SELECT jsonb_array_elements_text(p.granted)::double precision) INTO moments
     FROM send_pacing AS p WHERE p.name = pacer FOR UPDATE;
+    IF NOT FOUND THEN  -- never grant unpaced: the row is made when the pacer starts
+        RAISE EXCEPTION 'no send_pacing row named %', pacer;
+    END IF;
     now_s := extract(epoch FROM clock_timestamp());
     ready := orderwire_next_grant(moments, now_s, rate, pacing_window);
     IF ready > now_s THEN
