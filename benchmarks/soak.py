@@ -17,13 +17,13 @@ compressed to "as soon as the previous message reached WhatsApp":
 busy. Every `--sample-every` seconds the script samples the resident memory (VmRSS) of the web process
 and of its worker process; memory should be flat once warm (the report fits MB per 10,000 orders over
 the samples after the first 10 % of orders). At the end it checks at the fake Graph server that every
-order got each of its five messages exactly once (lost, duplicates, unexpected).
+order got each of its six messages exactly once (lost, duplicates, unexpected).
 
 The follow-up timer is due `ORDERWIRE_FOLLOW_UP_DAYS` (3..7) after delivery; the script compresses that
 wait the way the sandbox's "skip ahead" does: a thread moves every pending follow-up timer's due time to
 now in the database (on SQLite it takes the write lock for a moment every 0.5 s), and the worker fires
-it like any other timer. Customer replies, NDR and returns are
-not exercised: this is the happy path at volume.
+it like any other timer. Customer replies, NDR and returns are not exercised: this is the happy path at
+volume.
 
     .venv/bin/python benchmarks/soak.py --db sqlite --orders 100000
     .venv/bin/python benchmarks/soak.py --db postgres --orders 2000 --sample-every 5   # a smoke run
