@@ -49,8 +49,8 @@ bench: install
 
 ## 100,000 orders through every stage on SQLite and PostgreSQL, memory sampled (hours).
 soak: install
-	-$(BIN)/python benchmarks/soak.py --db sqlite --orders 100000
-	-$(BIN)/python benchmarks/soak.py --db postgres --orders 100000
+	-$(BIN)/python benchmarks/soak.py --db sqlite --orders 100000 --in-flight 200
+	-$(BIN)/python benchmarks/soak.py --db postgres --orders 100000 --in-flight 200
 
 clean:
 	rm -rf $(VENV) orderwire.db*

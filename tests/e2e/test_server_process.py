@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -268,10 +268,15 @@ def test_an_idle_connection_outlives_the_clients_pool(server: tuple[str, str]) -
     client never sends a webhook on a connection the server is closing at that moment."""
     url, _ = server
     host, port = url.removeprefix("http://").split(":")
-    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    with socket.create_connection((host, int(port)), timeout=5) as conn:
-        conn.sendall(request)
-        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        assert first.status == 200 and first.read()
+        used = conn.sock
         time.sleep(6.5)  # uvicorn's default keep-alive (5 s) would have closed it by now
-        conn.sendall(request)
-        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        conn.request("GET", "/healthz")  # on a closed connection: RemoteDisconnected
+        assert conn.getresponse().status == 200
+        assert conn.sock is used  # the same connection, not a new one
+    finally:
+        conn.close()
