@@ -44,7 +44,7 @@ bench: install
 	-$(BIN)/python benchmarks/pacer.py --threads 32 --limit 80
 	-$(BIN)/python benchmarks/baseline.py
 	-$(BIN)/python benchmarks/overload.py --db sqlite --sustainable 100
-	-$(BIN)/python benchmarks/overload.py --db postgres --sustainable 75
+	-$(BIN)/python benchmarks/overload.py --db postgres --sustainable 150
 	-$(BIN)/python benchmarks/pump.py --db postgres
 
 ## 100,000 orders through every stage on SQLite and PostgreSQL, memory sampled (hours).
