@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,9 +52,9 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from orderwire.app import orders
 from orderwire.domain.lifecycle import FOLLOW_UP_TIMER
 from orderwire.store.db import make_engine
-from orderwire.store.tables import jobs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -119,15 +119,34 @@ class Sample:
     worker_mb: float
 
 
+class Every:
+    """Calls `step` every `seconds` on a daemon thread, from `start` until `stop`."""
+
+    def __init__(self, seconds: float, step: Callable[[], object], name: str) -> None:
+        self._seconds, self._step = seconds, step
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._seconds):
+            self._step()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class Sampler:
     """Samples the service's RSS every `every` seconds on a thread."""
 
     def __init__(self, service: Service, progress: Progress, every: float) -> None:
         self.samples: list[Sample] = []
-        self._service, self._progress, self._every = service, progress, every
-        self._stop = threading.Event()
+        self._service, self._progress = service, progress
         self._start = time.monotonic()
-        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+        self._every = Every(every, self._report, "rss-sampler")
 
     def sample(self) -> Sample:
         web = self._service.proc.pid
@@ -141,60 +160,31 @@ class Sampler:
         self.samples.append(s)
         return s
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self._every):
-            s = self.sample()
-            print(
-                f"   +{s.at:7.0f} s  {s.completed:>7} orders done  web {s.web_mb:6.1f} MB"
-                f"  worker {s.worker_mb:6.1f} MB",
-                file=sys.stderr,
-                flush=True,
-            )
+    def _report(self) -> None:
+        s = self.sample()
+        print(
+            f"   +{s.at:7.0f} s  {s.completed:>7} orders done  web {s.web_mb:6.1f} MB"
+            f"  worker {s.worker_mb:6.1f} MB",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def start(self) -> None:
         self.sample()
-        self._thread.start()
+        self._every.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._every.stop()
         self.sample()
 
 
-class FollowUpsNow:
-    """Moves pending follow-up timers to now every `every` seconds, as the sandbox's "skip ahead" does."""
-
-    def __init__(self, database_url: str, every: float = 0.5) -> None:
-        self._engine = make_engine(database_url, pool_size=1)
-        self._every = every
-        self.moved = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="follow-ups-now", daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._every):
-            now = datetime.now(UTC)
-            try:
-                with self._engine.begin() as conn:
-                    self.moved += conn.execute(
-                        jobs.update()
-                        .where(
-                            jobs.c.status == "pending",
-                            jobs.c.available_at > now,
-                            jobs.c.dedupe_key.like(f"timer:%:{FOLLOW_UP_TIMER}"),
-                        )
-                        .values(available_at=now)
-                    ).rowcount
-            except sa.exc.OperationalError as exc:  # a busy database: try again next round
-                print(f"   follow-ups not moved this round: {type(exc.orig).__name__}", file=sys.stderr)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._engine.dispose()
+def follow_ups_now(engine: sa.Engine) -> None:
+    """Make the pending follow-up timers due now (`orders.make_due_now`, the sandbox's "skip ahead")."""
+    try:
+        with engine.begin() as conn:
+            orders.make_due_now(conn, datetime.now(UTC), FOLLOW_UP_TIMER)
+    except sa.exc.OperationalError as exc:  # a busy database: try again next round
+        print(f"   follow-ups not moved this round: {type(exc.orig).__name__}", file=sys.stderr)
 
 
 async def drive(
@@ -285,7 +275,7 @@ def run(args: argparse.Namespace) -> bool:
     tmp = Path(tempfile.mkdtemp(prefix="orderwire-soak-"))
     graph = FakeGraph(args.graph_latency)
     service: Service | None = None
-    follow_ups: FollowUpsNow | None = None
+    follow_ups: Every | None = None
     progress = Progress()
     try:
         graph.start()
@@ -293,7 +283,8 @@ def run(args: argparse.Namespace) -> bool:
             try:
                 service = Service(url, graph.url, tmp, shlex.split(args.server_command))
                 service.wait_healthy()
-                follow_ups = FollowUpsNow(url)
+                timers = make_engine(url, pool_size=1)
+                follow_ups = Every(0.5, lambda: follow_ups_now(timers), "follow-ups-now")
                 follow_ups.start()
                 backends = BackendCpu(url.rsplit("/", 1)[1]) if args.db == "postgres" else None
                 if backends is not None:
@@ -320,6 +311,7 @@ def run(args: argparse.Namespace) -> bool:
             finally:
                 if follow_ups is not None:
                     follow_ups.stop()
+                    timers.dispose()
                 if service is not None:
                     service.stop()
     finally:

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     from orderwire.app.runtime import Runtime
     from orderwire.integrations.whatsapp.templates import TemplateApiClient
 
-# A client that reuses a connection the server has just closed as idle gets no answer at all, and most
-# webhook senders do not retry a POST that got none. So the server keeps idle connections longer than the
-# clients and proxies in front of it (uvicorn's default is 5 s, as long as httpx's pool keeps them; nginx's
-# upstream keep-alive and AWS load balancers close idle ones after 60 s): the client closes first.
+# A client that reuses a connection the server has just closed as idle gets no answer at all; HTTP clients
+# do not resend a POST by themselves, so the delivery waits for the vendor's next retry. So the server keeps
+# idle connections longer than the clients and proxies in front of it (uvicorn's default is 5 s, as long as
+# httpx's pool keeps them; nginx's upstream keep-alive and AWS load balancers close idle ones after 60 s):
+# the client closes first.
 KEEP_ALIVE_SECONDS = 65
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from orderwire.app import orders, sending
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import build_runtime
+from orderwire.domain.lifecycle import COD_REMIND, FOLLOW_UP_TIMER
 from orderwire.settings import Settings
 from orderwire.store.tables import jobs, messages, timeline
 from orderwire.web.schemas import EventIn, OrderIn, to_canonical
@@ -248,3 +249,21 @@ def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
             conn.execute(sa.select(sa.func.orderwire_send_grant("never-made", 10, 1.1)))
     finally:
         engine.dispose()
+
+
+def test_time_travel_makes_only_the_named_timers_due(rt: Runtime) -> None:
+    """`orders.make_due_now` (the sandbox's skip ahead, the soak benchmark) fires a delivered order's
+    follow-up now, and leaves timers of another kind where they are."""
+    _place(rt, "F-1", "+919812300041")
+    for body in ({"type": "dispatched", "awb": "AWBF1"}, {"type": "delivered", "awb": "AWBF1"}):
+        event = to_canonical(TypeAdapter(EventIn).validate_python(body), rt.clock())
+        orders.submit(rt, "api", f"F-1:{body['type']}", "{}", [("order:F-1", event)])
+    while orders.process_due_jobs(rt):
+        pass
+    with rt.engine.begin() as conn:
+        assert orders.make_due_now(conn, rt.clock(), COD_REMIND) == 0
+        assert orders.make_due_now(conn, rt.clock(), FOLLOW_UP_TIMER) == 1
+    assert orders.process_due_jobs(rt) == 1
+    with rt.engine.connect() as conn:
+        kinds = conn.execute(sa.select(messages.c.kind).order_by(messages.c.id)).scalars().all()
+    assert kinds[-1] == "follow_up"

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from orderwire.app import orders
 from orderwire.app.media_store import LocalMediaStore
 from orderwire.app.runtime import Runtime
 from orderwire.domain.templates import render_text
 from orderwire.integrations.whatsapp.client import message_from_payload
-from orderwire.store.tables import customers, jobs, messages, sandbox_messages
+from orderwire.store.tables import customers, messages, sandbox_messages
 
 
 def store(rt: Runtime, phone: str, direction: str, wamid: str, payload: dict[str, Any]) -> None:
@@ -192,11 +193,7 @@ def skip_ahead(rt: Runtime) -> int:
     """Make every waiting timer and deferred message due now (time travel for demos)."""
     now = rt.clock()
     with rt.engine.begin() as conn:
-        timers = conn.execute(
-            jobs.update()
-            .where(jobs.c.status == "pending", jobs.c.available_at > now)
-            .values(available_at=now)
-        ).rowcount
+        timers = orders.make_due_now(conn, now)
         deferred = conn.execute(
             messages.update()
             .where(messages.c.status == "scheduled", messages.c.send_after > now)

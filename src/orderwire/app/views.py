@@ -15,7 +15,7 @@ from orderwire.store.tables import customers, jobs, message_statuses, messages, 
 
 def pending_events(rt: Runtime, order_id: str) -> int:
     """Events that wait for an order not known yet."""
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         return int(
             conn.execute(
                 sa.select(sa.func.count())
