@@ -128,13 +128,23 @@ def test_a_failing_job_does_not_hold_up_its_batch(rt: Runtime) -> None:
 @pytest.mark.postgres
 def test_shared_pacers_hold_the_rate_together(postgres_url: str) -> None:
     """Two pacers on one row (two processes), eight threads each: every one-second window of the moments
-    the threads were let go holds at most `rate`, and the limit, not the row, is what holds them back."""
+    the threads were let go holds at most `rate`, and the limit, not the row, is what holds them back;
+    a pacer's asking thread takes grants for the threads queued behind it."""
     from orderwire.store.db import make_engine, migrate
 
     migrate(postgres_url)
     engine = make_engine(postgres_url)
-    rate, per_thread = 10, 3
-    pacers = [sending.SharedPacer(engine, "whatsapp:test", rate) for _ in range(2)]
+    rate, per_thread = 40, 5
+    decisions: list[int] = []
+
+    class Counting(sending.SharedPacer):
+        def _ask(self, wanted: int) -> tuple[int, float]:
+            sends, pause = super()._ask(wanted)
+            if sends:
+                decisions.append(sends)
+            return sends, pause
+
+    pacers = [Counting(engine, "whatsapp:test", rate) for _ in range(2)]
     released: list[float] = []
     lock = threading.Lock()
 
@@ -151,7 +161,8 @@ def test_shared_pacers_hold_the_rate_together(postgres_url: str) -> None:
         thread.join(timeout=30)
     engine.dispose()
     moments = sorted(released)
-    assert len(moments) == 2 * 8 * per_thread
+    assert len(moments) == 2 * 8 * per_thread == sum(decisions)
+    assert max(decisions) == 2  # 50 ms of the limit at once
     busiest = max(sum(1 for t in moments[i:] if t < start + 1.0) for i, start in enumerate(moments))
     assert busiest <= rate
     assert moments[-1] - moments[0] >= (len(moments) - rate) / rate  # the limit was what held them back
@@ -207,7 +218,8 @@ def test_an_orders_later_events_wait_for_the_one_another_thread_holds(
 
 @pytest.mark.postgres
 def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
-    """`orderwire_next_grant` (the shared pacer's rule, in SQL) answers as `next_grant` does."""
+    """`orderwire_next_grant` and `orderwire_grants_at` (the shared pacer's rule, in SQL) answer as
+    `next_grant` and `grants_at` do, also when several sends were granted at one moment."""
     from hypothesis import given
     from hypothesis import settings as hypothesis_settings
     from hypothesis import strategies as st
@@ -217,36 +229,39 @@ def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
     migrate(postgres_url)
     engine = make_engine(postgres_url)
     start = 1_800_000_000.0  # seconds since the epoch, as the database's clock gives them
-    ask = sa.select(
-        sa.func.orderwire_next_grant(
-            sa.bindparam("granted", type_=sa.ARRAY(sa.Float)),
-            sa.bindparam("now", type_=sa.Float),
-            sa.bindparam("rate", type_=sa.Integer),
-            sa.bindparam("window", type_=sa.Float),
-            type_=sa.Float,
-        )
+    ask = sa.text(
+        "SELECT orderwire_next_grant(:granted, :now, :rate, :window),"
+        " orderwire_grants_at(:granted, :now, :rate, :window, :wanted)"
+    ).bindparams(
+        sa.bindparam("granted", type_=sa.ARRAY(sa.Float)),
+        sa.bindparam("now", type_=sa.Float),
+        sa.bindparam("window", type_=sa.Float),
     )
 
     @hypothesis_settings(max_examples=300, deadline=None)
     @given(
-        offsets=st.lists(st.floats(min_value=0, max_value=3), max_size=40),
+        batches=st.lists(st.tuples(st.floats(min_value=0, max_value=3), st.integers(1, 4)), max_size=30),
         now=st.floats(min_value=0, max_value=4),
         rate=st.integers(min_value=1, max_value=30),
         window=st.sampled_from([1.0, 1.1, 2.0]),
+        wanted=st.integers(min_value=1, max_value=8),
     )
-    def same(offsets: list[float], now: float, rate: int, window: float) -> None:
-        granted = sorted(start + o for o in offsets)
-        expected = sending.next_grant(granted, start + now, rate, window)
+    def same(batches: list[tuple[float, int]], now: float, rate: int, window: float, wanted: int) -> None:
+        granted = sorted(start + at for at, together in batches for _ in range(together))
+        expected = (
+            sending.next_grant(granted, start + now, rate, window),
+            sending.grants_at(granted, start + now, rate, window, wanted),
+        )
+        values = {"granted": granted, "now": start + now, "rate": rate, "window": window, "wanted": wanted}
         with engine.connect() as conn:
-            found = conn.execute(
-                ask, {"granted": granted, "now": start + now, "rate": rate, "window": window}
-            ).scalar_one()
-        assert found == pytest.approx(expected, abs=1e-6)
+            ready, sends = conn.execute(ask, values).one()
+        assert ready == pytest.approx(expected[0], abs=1e-6)
+        assert sends == expected[1]
 
     try:
         same()
         with pytest.raises(sa.exc.DBAPIError, match="no send_pacing row"), engine.connect() as conn:
-            conn.execute(sa.select(sa.func.orderwire_send_grant("never-made", 10, 1.1)))
+            conn.execute(sa.text("SELECT * FROM orderwire_send_grants('never-made', 10, 1.1, 1)"))
     finally:
         engine.dispose()
 

@@ -37,6 +37,10 @@ SEND_THREADS = 32
 # The pacing window is a little over a second: a granted request reaches Meta a moment later, and on a busy
 # machine that moment varies (benchmarks/pacer.py saw 81 arrivals in one second at 80/s with 1.05 s).
 WINDOW = 1.1
+# One thread asks for the send threads queued behind it too, up to this much of the limit at once (4 sends
+# at 80/s); a grant left unused this long is dropped, never sent late against an old moment.
+BATCH_SECONDS = 0.05
+SPARE_SECONDS = 0.05
 FINAL = {
     Verdict.SENT: "accepted",
     Verdict.FAILED: "failed",
@@ -48,77 +52,105 @@ FINAL = {
 
 def next_grant(granted: list[float], now: float, rate: int, window: float) -> float:
     """When the next send may go, given the moments of the sends granted in the last `window` seconds:
-    fewer than `rate` in any window, and at least 1/rate after the previous one."""
+    fewer than `rate` in any window, and the last grant spaced as its sends would be one by one (k sends
+    granted together at one moment: k/rate after it)."""
     recent = [t for t in granted if t > now - window]
-    ready = (recent[-1] + 1.0 / rate) if recent else now
+    ready = (recent[-1] + recent.count(recent[-1]) / rate) if recent else now
     if len(recent) >= rate:
         ready = max(ready, recent[-rate] + window)
     return ready
 
 
+def grants_at(granted: list[float], now: float, rate: int, window: float, wanted: int) -> int:
+    """How many of `wanted` sends may go together at `now` (0: wait until `next_grant`)."""
+    if next_grant(granted, now, rate, window) > now:
+        return 0
+    return min(wanted, rate - sum(1 for t in granted if t > now - window))
+
+
 class Pacer:
-    """Keeps this process's requests within `rate` in every one-second window, spaced 1/rate apart.
+    """Keeps this process's requests within `rate` in every one-second window.
 
     DBOS's limiter admits `rate` workflow starts per second across all processes, but in bursts, and each
     start reaches the network a little later. A fixed schedule of slots is not enough either: with 32
     send threads a thread that wakes late (the GIL) still holds an early slot and bunches up with the
-    next ones (benchmarks/pacer.py measured 89 sends in one second at 80/s). So a request goes only when
-    fewer than `rate` went out in the last `window` seconds (the moments actually granted) and at least
-    1/rate after the previous one. The window is a little over a second: a granted request reaches Meta
-    a moment later.
+    next ones (benchmarks/pacer.py measured 89 sends in one second at 80/s). So requests go only when
+    fewer than `rate` went out in the last `window` seconds (the moments actually granted), spaced 1/rate
+    apart on average. The window is a little over a second: a granted request reaches Meta a moment later.
+
+    One thread asks at a time, for itself and the threads queued behind it (at most `BATCH_SECONDS` of
+    sends): a grant for several is one decision (on PostgreSQL one round trip), and the threads behind
+    take the spare grants at once instead of each asking again.
     """
 
     def __init__(self, rate_per_second: int, window: float = WINDOW):
         self._rate = rate_per_second
         self._window = window
+        self._most = max(1, int(rate_per_second * BATCH_SECONDS))
         self._granted: list[float] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held by the thread that asks
+        self._asking = 0  # threads in wait(), the asker included
+        self._asking_lock = threading.Lock()
+        self._spare = 0
+        self._spare_at = 0.0
 
     def wait(self) -> None:
         """Block until this caller may send."""
-        while True:
+        with self._asking_lock:
+            self._asking += 1
+        try:
             with self._lock:
-                now = time.monotonic()
-                ready = next_grant(self._granted, now, self._rate, self._window)
-                if ready <= now:
-                    self._granted = [t for t in self._granted if t > now - self._window] + [now]
-                    return
-            time.sleep(ready - now)
+                while True:
+                    if self._spare and time.monotonic() - self._spare_at < SPARE_SECONDS:
+                        self._spare -= 1
+                        return
+                    granted, pause = self._ask(min(self._asking, self._most))
+                    if granted:
+                        self._spare, self._spare_at = granted - 1, time.monotonic()
+                        return
+                    time.sleep(pause)
+        finally:
+            with self._asking_lock:
+                self._asking -= 1
+
+    def _ask(self, wanted: int) -> tuple[int, float]:
+        """Grant up to `wanted` sends now: how many, or none and how long to wait."""
+        now = time.monotonic()
+        granted = grants_at(self._granted, now, self._rate, self._window, wanted)
+        if not granted:
+            return 0, next_grant(self._granted, now, self._rate, self._window) - now
+        self._granted = [t for t in self._granted if t > now - self._window] + [now] * granted
+        return granted, 0.0
 
 
 class SharedPacer(Pacer):
     """The same rule for every process on one PostgreSQL: the granted moments live in one row
     (`send_pacing`), taken FOR UPDATE and timed by the database's clock, so two or more processes stay
-    within the per-number limit together (each process's own threads queue on a local lock first).
+    within the per-number limit together.
 
-    A send is granted at the database's present moment (`orderwire_send_grant`, the rule of `next_grant`
-    in SQL) and goes at once. Reserving future moments for several threads in one transaction was tried:
-    mapping the database's clock onto each process's clock is off by up to a round trip, and on a loaded
-    machine two processes then put 16 requests into one second at 15/s (docs/benchmarks.md).
+    Sends are granted at the database's present moment (`orderwire_send_grants`, the rule of
+    `grants_at` in SQL) and go at once. Reserving future moments for several threads in one transaction
+    was tried: mapping the database's clock onto each process's clock is off by up to a round trip, and
+    on a loaded machine two processes then put 16 requests into one second at 15/s (docs/benchmarks.md).
     """
 
     def __init__(self, engine: sa.Engine, name: str, rate_per_second: int, window: float = WINDOW):
         super().__init__(rate_per_second, window)
         self._engine = engine
         self._name = name[:100]
-        self._grant = sa.select(
-            sa.func.orderwire_send_grant(self._name, rate_per_second, window, type_=sa.Float)
-        )
+        self._grant = sa.text(
+            "SELECT sends, pause FROM orderwire_send_grants(:name, :rate, :window, :wanted)"
+        ).bindparams(name=self._name, rate=rate_per_second, window=window)
         with engine.begin() as conn:
             queries.insert_ignore(conn, send_pacing, {"name": self._name, "granted": []}, ["name"])
 
-    def wait(self) -> None:
-        """Block until this caller may send, counting every process's sends."""
-        with self._lock:
-            while True:
-                # One statement in its own transaction (migration 0013): the five round trips of a
-                # begin/select-for-update/update/commit made this lock the send path's queue under load.
-                with self._engine.connect() as conn:
-                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                    pause = conn.execute(self._grant).scalar_one()
-                if pause <= 0:
-                    return
-                time.sleep(pause)
+    def _ask(self, wanted: int) -> tuple[int, float]:
+        # One statement in its own transaction (migrations 0013, 0014): the five round trips of a
+        # begin/select-for-update/update/commit made the pacer the send path's queue under load.
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            sends, pause = conn.execute(self._grant, {"wanted": wanted}).one()
+        return int(sends), float(pause)
 
 
 _pacers: dict[int, Pacer] = {}
