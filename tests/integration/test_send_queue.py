@@ -161,7 +161,7 @@ def test_shared_pacers_hold_the_rate_together(postgres_url: str) -> None:
         thread.join(timeout=30)
     engine.dispose()
     moments = sorted(released)
-    assert len(moments) == 2 * 8 * per_thread == sum(decisions)
+    assert len(moments) == 2 * 8 * per_thread <= sum(decisions)  # unused grants are dropped
     assert max(decisions) == 2  # 50 ms of the limit at once
     busiest = max(sum(1 for t in moments[i:] if t < start + 1.0) for i, start in enumerate(moments))
     assert busiest <= rate
@@ -220,7 +220,7 @@ def test_an_orders_later_events_wait_for_the_one_another_thread_holds(
 def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
     """`orderwire_next_grant` and `orderwire_grants_at` (the shared pacer's rule, in SQL) answer as
     `next_grant` and `grants_at` do, also when several sends were granted at one moment."""
-    from hypothesis import given
+    from hypothesis import example, given
     from hypothesis import settings as hypothesis_settings
     from hypothesis import strategies as st
 
@@ -239,6 +239,8 @@ def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
     )
 
     @hypothesis_settings(max_examples=300, deadline=None)
+    @example(batches=[(0.5, 1)], now=1.6, rate=1, window=1.1, wanted=1)  # the oldest leaves the window
+    @example(batches=[(0.5, 3)], now=0.5 + 3 / 8, rate=8, window=1.0, wanted=2)  # a batch's spacing ends
     @given(
         batches=st.lists(st.tuples(st.floats(min_value=0, max_value=3), st.integers(1, 4)), max_size=30),
         now=st.floats(min_value=0, max_value=4),
@@ -255,8 +257,7 @@ def test_the_database_grants_by_the_same_rule(postgres_url: str) -> None:
         values = {"granted": granted, "now": start + now, "rate": rate, "window": window, "wanted": wanted}
         with engine.connect() as conn:
             ready, sends = conn.execute(ask, values).one()
-        assert ready == pytest.approx(expected[0], abs=1e-6)
-        assert sends == expected[1]
+        assert (ready, sends) == expected  # the same float operations in the same order
 
     try:
         same()

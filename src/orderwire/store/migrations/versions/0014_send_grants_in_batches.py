@@ -47,7 +47,9 @@ CREATE OR REPLACE FUNCTION orderwire_grants_at(
 ) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
         WHEN orderwire_next_grant(granted, now_s, rate, pacing_window) > now_s THEN 0
-        ELSE least(wanted, rate - (SELECT count(*) FROM unnest(granted) AS t WHERE t > now_s - pacing_window))
+        ELSE greatest(0, least(
+            wanted, rate - (SELECT count(*) FROM unnest(granted) AS t WHERE t > now_s - pacing_window)
+        ))
     END::integer
 $$
 """
@@ -93,7 +95,8 @@ def upgrade() -> None:
         op.execute(NEXT_GRANT)
         op.execute(GRANTS_AT)
         op.execute(SEND_GRANTS)
-        op.execute("DROP FUNCTION orderwire_send_grant(text, integer, double precision)")
+        # 0013's `orderwire_send_grant` stays: processes of the previous release keep sending through it
+        # while a rolling upgrade runs (it grants one at a time by the same, now batch-aware, rule).
 
 
 def downgrade() -> None:
