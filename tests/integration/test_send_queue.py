@@ -90,6 +90,20 @@ def test_claims_of_a_dead_process_are_taken_back(rt: Runtime, graph: GraphServer
     assert sorted(r.body["to"] for r in graph.requests) == ["919812300011", "919812300012"]
 
 
+def test_a_claim_taken_over_is_not_sent_by_its_first_holder(rt: Runtime, graph: GraphServer) -> None:
+    """A send thread that waited past the lease finds its claim taken over, and does not send it too."""
+    _place(rt, "L-1", "+919812300021")
+    orders.process_due_jobs(rt)
+    first, _ = sending._claim(rt, rt.clock(), 1, None)
+    later = rt.clock() + timedelta(minutes=2)
+    second, known = sending._claim(rt, later, 1, later - timedelta(minutes=1))  # the sweep takes it over
+    assert [r.id for r in second] == [r.id for r in first]
+    sending.attempt_send(rt, first[0], 1, known)
+    assert graph.requests == []
+    sending.attempt_send(rt, second[0], 1, known)
+    assert [r.body["to"] for r in graph.requests] == ["919812300021"]
+
+
 def test_a_message_that_does_not_parse_fails_alone(rt: Runtime, graph: GraphServer) -> None:
     """The claim reads the templates of its whole batch; a garbled payload must not stop the others."""
     _place(rt, "G-1", "+919812300031")
@@ -283,3 +297,22 @@ def test_time_travel_makes_only_the_named_timers_due(rt: Runtime) -> None:
     with rt.engine.connect() as conn:
         kinds = conn.execute(sa.select(messages.c.kind).order_by(messages.c.id)).scalars().all()
     assert kinds[-1] == "follow_up"
+
+
+def test_the_worker_knows_when_autovacuum_is_off(database_url: str) -> None:
+    """`autovacuum_off` (the worker warns at start) reads the server's own setting; SQLite has none."""
+    from orderwire.store.db import autovacuum_off, make_engine, migrate
+
+    migrate(database_url)
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name == "sqlite":
+            assert autovacuum_off(engine) is False
+        else:
+            with engine.connect() as conn:
+                setting = conn.execute(
+                    sa.text("SELECT setting FROM pg_settings WHERE name = 'autovacuum'")
+                ).scalar_one()
+            assert autovacuum_off(engine) is (setting == "off")
+    finally:
+        engine.dispose()

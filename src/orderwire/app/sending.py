@@ -330,12 +330,35 @@ def attempt_send(rt: Runtime, row: Any, attempt: int, known: templates.Statuses)
     if payload is None:
         return  # held for staff (the gate recorded why)
     pacer_for(rt).wait()
+    if not _still_claimed(rt, row):
+        return  # the claim outlived its lease while this thread waited, and another attempt took it over
     started = time.monotonic()
     result = rt.whatsapp.send(payload)
     metrics.record_send(
         time.monotonic() - started, "" if result.verdict is Verdict.SENT else result.error_code
     )
     record_result(rt, row, result, attempt, payload)
+
+
+def _still_claimed(rt: Runtime, row: Any) -> bool:
+    """Whether this attempt still holds its claim, renewed for the request about to go.
+
+    A claim older than the lease is taken over (`dispatch_due` with `stale_after`), also from a live
+    process whose thread waited that long for the pacer or a connection; both attempts would then send.
+    A PostgreSQL soak with autovacuum off sent 2 of 385,000 messages twice that way (docs/operations.md).
+    """
+    with rt.engine.begin() as conn:
+        renewed = conn.execute(
+            messages.update()
+            .where(
+                messages.c.id == row.id,
+                messages.c.status == "queued",
+                messages.c.claimed_by == row.claimed_by,
+                messages.c.updated_at == row.updated_at,
+            )
+            .values(updated_at=rt.clock())
+        )
+        return bool(renewed.rowcount == 1)
 
 
 def retry_delay(rt: Runtime, attempt: int, verdict: str) -> float:

@@ -30,7 +30,7 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
+def make_engine(url: str, pool_size: int = 20) -> sa.Engine:
     """An engine tuned for this service: WAL and immediate transactions on SQLite."""
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
@@ -59,8 +59,10 @@ def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
 
         return engine
     # hide_parameters: errors are logged, and their SQL parameters would carry personal data.
+    # No overflow: a connection opened beyond the pool is closed when returned, and the worker's 32 send
+    # threads then made PostgreSQL start ~16 backends a second (soak); the pool keeps what it opens.
     return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+        url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, hide_parameters=True
     )
 
 
@@ -70,6 +72,14 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
     return config
+
+
+def autovacuum_off(engine: sa.Engine) -> bool:
+    """Whether PostgreSQL's autovacuum is switched off (the queue tables then bloat; never on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT current_setting('autovacuum')")).scalar_one() == "off"
 
 
 def migrate(url: str) -> None:
