@@ -79,7 +79,7 @@ def autovacuum_off(engine: sa.Engine) -> bool:
     if engine.dialect.name != "postgresql":
         return False
     with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT current_setting('autovacuum')")).scalar_one() == "off"
+        return bool(conn.execute(sa.text("SELECT current_setting('autovacuum')")).scalar_one() == "off")
 
 
 def migrate(url: str) -> None:
