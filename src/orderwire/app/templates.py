@@ -245,10 +245,13 @@ def gate(rt: Runtime, row: Any, known: Statuses) -> dict[str, Any] | None:
     choice = choose(message, rt.catalogue, known)
     if choice.message == message:
         return payload
-    values: dict[str, Any] = {"updated_at": rt.clock()}
+    # A switch keeps `updated_at`: while the message is claimed it is the claim's moment, which the send
+    # thread checks right before the request (sending._still_claimed).
+    values: dict[str, Any] = {}
     switched = None
     if choice.message is None:
         values |= {"status": "held", "needs_attention": True, "error_detail": choice.reason[:500]}
+        values["updated_at"] = rt.clock()
         log.warning("message %s held: %s", row.id, choice.reason)
     else:
         switched = template_payload(str(payload.get("to", "")), choice.message)
