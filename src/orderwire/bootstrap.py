@@ -113,7 +113,7 @@ class Service:
         """Take back this executor's unfinished sends, then start the pump."""
         if autovacuum_off(self.rt.engine):
             # Every claim walks the dead rows of `messages` and `jobs` until they are vacuumed: a soak
-            # with autovacuum off slowed from 13 to 7.6 orders/s by 27,000 orders (docs/operations.md).
+            # with autovacuum off slowed from 12.7 to 7.7 orders/s by 27,000 orders (docs/operations.md).
             log.warning(
                 "PostgreSQL's autovacuum is off: turn it on, or the send queue slows down as it grows"
             )

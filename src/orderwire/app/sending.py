@@ -345,7 +345,7 @@ def _still_claimed(rt: Runtime, row: Any) -> bool:
 
     A claim older than the lease is taken over (`dispatch_due` with `stale_after`), also from a live
     process whose thread waited that long for the pacer or a connection; both attempts would then send.
-    A PostgreSQL soak with autovacuum off sent 2 of 385,000 messages twice that way (docs/operations.md).
+    The likely cause of 2 duplicates in 385,000 messages in a PostgreSQL soak (docs/operations.md).
     """
     with rt.engine.begin() as conn:
         renewed = conn.execute(
