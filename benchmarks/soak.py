@@ -25,6 +25,11 @@ now in the database (on SQLite it takes the write lock for a moment every 0.5 s)
 it like any other timer. Customer replies, NDR and returns are not exercised: this is the happy path at
 volume.
 
+On a PostgreSQL server whose autovacuum is off (some test machines run that way; no deployment should,
+see docs/operations.md), dead rows pile up in the queue tables and the claim queries slow down hour by
+hour. The script then does autovacuum's job itself: `VACUUM (ANALYZE)` of the database every
+`--vacuum-every` seconds (default 120; 0 leaves the database alone), and says so in the report.
+
     .venv/bin/python benchmarks/soak.py --db sqlite --orders 100000
     .venv/bin/python benchmarks/soak.py --db postgres --orders 2000 --sample-every 5   # a smoke run
 """
@@ -54,7 +59,7 @@ import sqlalchemy as sa
 
 from orderwire.app import orders
 from orderwire.domain.lifecycle import FOLLOW_UP_TIMER
-from orderwire.store.db import make_engine
+from orderwire.store.db import autovacuum_off, make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -178,6 +183,14 @@ class Sampler:
         self.sample()
 
 
+def vacuum(engine: sa.Engine) -> None:
+    """`VACUUM (ANALYZE)` the whole database, as autovacuum would (VACUUM runs outside a transaction)."""
+    began = time.monotonic()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM (ANALYZE)"))
+    print(f"   vacuumed in {time.monotonic() - began:.1f} s", file=sys.stderr, flush=True)
+
+
 def follow_ups_now(engine: sa.Engine) -> None:
     """Make the pending follow-up timers due now (`orders.make_due_now`, the sandbox's "skip ahead")."""
     try:
@@ -276,6 +289,7 @@ def run(args: argparse.Namespace) -> bool:
     graph = FakeGraph(args.graph_latency)
     service: Service | None = None
     follow_ups: Every | None = None
+    vacuums: Every | None = None
     progress = Progress()
     try:
         graph.start()
@@ -283,9 +297,12 @@ def run(args: argparse.Namespace) -> bool:
             try:
                 service = Service(url, graph.url, tmp, shlex.split(args.server_command))
                 service.wait_healthy()
-                timers = make_engine(url, pool_size=1)
+                timers = make_engine(url, pool_size=2)  # follow-ups, VACUUM
                 follow_ups = Every(0.5, lambda: follow_ups_now(timers), "follow-ups-now")
                 follow_ups.start()
+                if args.vacuum_every and autovacuum_off(timers):
+                    vacuums = Every(args.vacuum_every, lambda: vacuum(timers), "vacuum")
+                    vacuums.start()
                 backends = BackendCpu(url.rsplit("/", 1)[1]) if args.db == "postgres" else None
                 if backends is not None:
                     backends.start()
@@ -309,6 +326,8 @@ def run(args: argparse.Namespace) -> bool:
                 busy = machine_busy_seconds() - busy0
                 log = service.log_counts()
             finally:
+                if vacuums is not None:
+                    vacuums.stop()
                 if follow_ups is not None:
                     follow_ups.stop()
                     timers.dispose()
@@ -348,6 +367,14 @@ def run(args: argparse.Namespace) -> bool:
                 f" benchmark itself {mine:.1f} s,"
                 f" other processes on the machine {busy - cpu - mine - (0.0 if math.isnan(pg) else pg):.1f} s"
                 f" (of {os.cpu_count()} x {wall:.0f} s wall); {len(samples)} memory samples",
+                *(
+                    [
+                        "   PostgreSQL's autovacuum is off: the script ran VACUUM (ANALYZE)"
+                        f" every {args.vacuum_every:g} s"
+                    ]
+                    if vacuums is not None
+                    else []
+                ),
             ]
         ),
         flush=True,
@@ -373,6 +400,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--graph-latency", type=float, default=0.0, help="seconds the fake takes to answer")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to wait for late duplicates")
     p.add_argument("--samples-csv", type=Path, help="write the RSS samples to this CSV file")
+    p.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=120.0,
+        help="seconds between VACUUMs when autovacuum is off (0: none)",
+    )
     p.add_argument("--server-command", default=DEFAULT_SERVER_COMMAND)
     args = p.parse_args(argv)
     if not 1 <= args.orders <= 100_000 or not 1 <= args.in_flight <= 1000 or not 1 <= args.warmup <= 1000:
@@ -381,6 +414,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error("--sample-every 0.5..600, --message-timeout 1..600")
     if not 1 <= args.max_seconds <= 24 * 3600 or not 0 <= args.graph_latency <= 5:
         p.error("--max-seconds 1..86400, --graph-latency 0..5")
+    if args.vacuum_every and not 10 <= args.vacuum_every <= 3600:
+        p.error("--vacuum-every 0 or 10..3600")
     if args.server_command == DEFAULT_SERVER_COMMAND and not ORDERWIRE.exists():
         p.error(f"{ORDERWIRE} not found: run `make install` first")
     return args
