@@ -59,6 +59,15 @@ def test_location_and_contacts_become_readable_text() -> None:
     assert (card.type, card.text, card.user_id) == ("contacts", "Ravi Kumar +91 98123 45679", BSUID)
 
 
+@pytest.mark.parametrize("contacts", [True, 7, "Ravi", {"name": {}}, [{"phones": True}, {"phones": "x"}]])
+def test_contacts_of_another_shape_read_as_no_text(contacts: object) -> None:
+    # Found by the fuzzer: a well-signed message whose `contacts` is not a list of cards is kept, not a 500.
+    body = json.loads((FIXTURES / "contacts_message_bsuid.json").read_text())
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["contacts"] = contacts
+    (m,) = wa.parse(body).messages
+    assert (m.type, m.text) == ("contacts", "")
+
+
 @pytest.mark.parametrize(
     ("name", "kind", "reply_id", "text", "user_id"),
     [

@@ -168,13 +168,13 @@ def _content_of(msg: dict[str, Any]) -> _Content:
         where = f"{place.get('latitude', '')},{place.get('longitude', '')}"
         return _Content(", ".join([*words, where]))
     if kind == "contacts":
-        cards = [c for c in msg.get("contacts", []) or [] if isinstance(c, dict)]
+        cards = [c for c in _items(msg, "contacts") if isinstance(c, dict)]
         shown = []
         for card in cards:
             name = str(_obj(card, "name").get("formatted_name", ""))
-            phones = [str(p.get("phone", "")) for p in card.get("phones", []) or [] if isinstance(p, dict)]
+            phones = [str(p.get("phone", "")) for p in _items(card, "phones") if isinstance(p, dict)]
             shown.append(" ".join(filter(None, [name, *phones])))
-        return _Content("; ".join(shown))
+        return _Content("; ".join(filter(None, shown)))
     if kind == "reaction":
         reaction = _obj(msg, "reaction")
         return _Content(str(reaction.get("emoji", "")), context_id=str(reaction.get("message_id", "")))
