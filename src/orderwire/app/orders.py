@@ -8,6 +8,7 @@ new state, the timeline, the messages (unique per key) and the timers, all in on
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import secrets
@@ -66,6 +67,10 @@ class Submitted:
     duplicate: bool
 
 
+_INBOUND_INSERT = inbound.insert()
+_JOB_INSERT = jobs.insert()
+
+
 def submit(
     rt: Runtime,
     source: str,
@@ -81,7 +86,7 @@ def submit(
         with rt.engine.begin() as conn:
             # Values as parameters, not in the statement: compiled once, this path is the acknowledgement's.
             result = conn.execute(
-                inbound.insert(),
+                _INBOUND_INSERT,
                 {
                     "shop_id": rt.shop_id,
                     "source": source,
@@ -97,7 +102,7 @@ def submit(
                 # A Routed event may name a second reference, tried when the first names no known order.
                 ref, event = item[0], item[1]
                 conn.execute(
-                    jobs.insert(),
+                    _JOB_INSERT,
                     {
                         "shop_id": rt.shop_id,
                         "inbound_id": inbound_id,
@@ -169,13 +174,12 @@ def _in_arrival_order(conn: sa.Connection, due: Sequence[sa.Row[Any]]) -> list[s
     if not due:
         return []
     pending = conn.execute(
-        sa.select(jobs.c.shop_id, jobs.c.order_ref, jobs.c.id).where(
-            jobs.c.shop_id.in_({j.shop_id for j in due}),
-            jobs.c.order_ref.in_({j.order_ref for j in due}),
-            jobs.c.status == "pending",
-            jobs.c.id < max(j.id for j in due),
-            jobs.c.kind.not_in([*vendor_calls.PERFORMERS, TIMER_KIND]),
-        )
+        _pending_before(tuple(vendor_calls.PERFORMERS)),
+        {
+            "shop_ids": sorted({j.shop_id for j in due}),
+            "refs": sorted({j.order_ref for j in due}),
+            "newest": max(j.id for j in due),
+        },
     ).all()
     here = {j.id for j in due}
     held: dict[tuple[str, str], int] = {}  # per reference, the oldest pending event outside this batch
@@ -186,19 +190,39 @@ def _in_arrival_order(conn: sa.Connection, due: Sequence[sa.Row[Any]]) -> list[s
     return sorted(free, key=lambda j: j.id)
 
 
+# Built once per set of vendor calls (modules register theirs on import), values as parameters (see
+# store/queries.py): the pump runs these many times a second.
+@functools.cache
+def _pending_before(calls: tuple[str, ...]) -> sa.Select[Any]:
+    """Pending events of the given references older than a job id (vendor calls and timers aside)."""
+    return sa.select(jobs.c.shop_id, jobs.c.order_ref, jobs.c.id).where(
+        jobs.c.shop_id.in_(sa.bindparam("shop_ids", expanding=True)),
+        jobs.c.order_ref.in_(sa.bindparam("refs", expanding=True)),
+        jobs.c.status == "pending",
+        jobs.c.id < sa.bindparam("newest"),
+        jobs.c.kind.not_in([*calls, TIMER_KIND]),
+    )
+
+
+@functools.cache
+def _due_jobs(calls: tuple[str, ...]) -> sa.Select[Any]:
+    """Due jobs that are not vendor calls, oldest first, locked (others' locks skipped)."""
+    return (
+        sa.select(jobs)
+        .where(
+            jobs.c.status == "pending",
+            jobs.c.available_at <= sa.bindparam("now"),
+            jobs.c.kind.not_in(list(calls)),
+        )
+        .order_by(jobs.c.available_at, jobs.c.id)
+        .limit(sa.bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+
+
 def _run_batch(rt: Runtime, limit: int, now: datetime, isolated: bool) -> int:
     with rt.engine.begin() as conn:
-        due = conn.execute(
-            sa.select(jobs)
-            .where(
-                jobs.c.status == "pending",
-                jobs.c.available_at <= now,
-                jobs.c.kind.not_in(list(vendor_calls.PERFORMERS)),
-            )
-            .order_by(jobs.c.available_at, jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+        due = conn.execute(_due_jobs(tuple(vendor_calls.PERFORMERS)), {"now": now, "limit": limit}).all()
         batch = _in_arrival_order(conn, due)
         outcomes = []
         parked = bool(batch) and queries.any_parked(conn)  # usually none: then no job looks for any
@@ -476,6 +500,10 @@ def _ref_names(order: Order) -> list[str]:
     return [f"order:{order.order_id}", *(f"{kind}:{value}" for kind, value in _references(order))]
 
 
+_ORDER_INSERT = orders.insert()
+_ORDER_UPDATE = orders.update().where(orders.c.id == sa.bindparam("order_pk"))  # SET from the parameters
+
+
 def _save_order(
     conn: sa.Connection,
     rt: Runtime,
@@ -495,7 +523,7 @@ def _save_order(
     if row is None:
         token = secrets.token_urlsafe(24)  # 192 bits: tracking links cannot be guessed
         result = conn.execute(
-            orders.insert(),
+            _ORDER_INSERT,
             {
                 "shop_id": rt.shop_id,
                 "order_id": order.order_id,
@@ -513,21 +541,32 @@ def _save_order(
         order_pk, token = int(row.id), str(row.tracking_token)
         if state != row.state:
             conn.execute(
-                orders.update()
-                .where(orders.c.id == order_pk)
-                .values(
-                    stage=order.stage.value,
-                    state=state,
-                    customer_id=customer_id,
-                    version=row.version + 1,
-                    updated_at=now,
-                )
+                _ORDER_UPDATE,
+                {
+                    "order_pk": order_pk,
+                    "stage": order.stage.value,
+                    "state": state,
+                    "customer_id": customer_id,
+                    "version": row.version + 1,
+                    "updated_at": now,
+                },
             )
     if order.returns:  # returns helper: keep the returns table in step with the order's return requests
         return_rows.sync(conn, rt.shop_id, order_pk, customer_id, order, now)
     known = set(_references(order_from_json(row.state))) if row is not None else set()
     queries.add_refs(conn, rt.shop_id, order_pk, [r for r in _references(order) if r not in known])
     return order_pk, token, customer_id
+
+
+_CANCEL_SCHEDULED = (
+    messages.update()
+    .where(
+        messages.c.shop_id == sa.bindparam("in_shop"),
+        messages.c.key.in_(sa.bindparam("keys", expanding=True)),
+        messages.c.status == "scheduled",
+    )
+    .values(status="cancelled", updated_at=sa.bindparam("now"))
+)
 
 
 def _record_effects(
@@ -542,15 +581,7 @@ def _record_effects(
     order = decision.order
     if decision.cancel_messages:
         keys = [message_key(order.order_id, k) for k in decision.cancel_messages]
-        conn.execute(
-            messages.update()
-            .where(
-                messages.c.shop_id == rt.shop_id,
-                messages.c.key.in_(keys),
-                messages.c.status == "scheduled",
-            )
-            .values(status="cancelled", updated_at=now)
-        )
+        conn.execute(_CANCEL_SCHEDULED, {"in_shop": rt.shop_id, "keys": keys, "now": now})
     opted_out = queries.opted_out(conn, customer_id)
     for intent in decision.messages:
         _create_message(conn, rt, order, intent, order_pk, token, customer_id, opted_out, now)

@@ -250,46 +250,62 @@ def dispatch_due(rt: Runtime, limit: int = 500, stale_after: timedelta | None = 
     return len(rows)
 
 
-def _claim(
-    rt: Runtime, now: datetime, limit: int, stale_before: datetime | None
-) -> tuple[list[Any], templates.Statuses]:
-    """Mark up to `limit` due messages as this executor's; read them with the customer's opt-out, and
-    Meta's word on their templates."""
+def _claim_statement(with_stale: bool) -> sa.Select[Any]:
+    """Due messages, oldest first, locked; with `with_stale`, also claims older than `stale_before`."""
     in_flight = sa.select(sa.literal(1)).where(
         INFLIGHT.c.customer_id == messages.c.customer_id,
         INFLIGHT.c.id != messages.c.id,
         INFLIGHT.c.status.in_(("queued", "retrying")),
     )
     due = sa.and_(
-        messages.c.status.in_(("scheduled", "retrying")), messages.c.send_after <= now, ~in_flight.exists()
+        messages.c.status.in_(("scheduled", "retrying")),
+        messages.c.send_after <= sa.bindparam("now"),
+        ~in_flight.exists(),
     )
-    if stale_before is not None:
-        due = sa.or_(due, sa.and_(messages.c.status == "queued", messages.c.updated_at <= stale_before))
+    if with_stale:
+        stale = sa.and_(messages.c.status == "queued", messages.c.updated_at <= sa.bindparam("stale_before"))
+        due = sa.or_(due, stale)
+    return (
+        sa.select(messages.c.id, messages.c.customer_id)
+        .where(due)
+        .order_by(messages.c.send_after, messages.c.id)
+        .limit(sa.bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+
+
+# Built once (see store/queries.py): the claim runs many times a second under load.
+_DUE = {False: _claim_statement(False), True: _claim_statement(True)}
+_CLAIM = (
+    messages.update()
+    .where(messages.c.id.in_(sa.bindparam("chosen", expanding=True)))
+    .values(status="queued", claimed_by=sa.bindparam("executor"), updated_at=sa.bindparam("now"))
+)
+_CLAIMED = (
+    sa.select(messages, customers.c.opted_out)
+    .join(customers, customers.c.id == messages.c.customer_id)
+    .where(messages.c.id.in_(sa.bindparam("chosen", expanding=True)))
+    .order_by(messages.c.id)
+)
+
+
+def _claim(
+    rt: Runtime, now: datetime, limit: int, stale_before: datetime | None
+) -> tuple[list[Any], templates.Statuses]:
+    """Mark up to `limit` due messages as this executor's; read them with the customer's opt-out, and
+    Meta's word on their templates."""
     with rt.engine.begin() as conn:
         candidates = conn.execute(
-            sa.select(messages.c.id, messages.c.customer_id)
-            .where(due)
-            .order_by(messages.c.send_after, messages.c.id)
-            .limit(limit * 4)  # several due for one customer count once
-            .with_for_update(skip_locked=True)
+            _DUE[stale_before is not None],
+            # several due for one customer count once
+            {"now": now, "stale_before": stale_before, "limit": limit * 4},
         ).all()
         first_per_customer = {m.customer_id: m.id for m in reversed(candidates)}
         chosen = sorted(first_per_customer.values())[:limit]
         if not chosen:
             return [], {}
-        conn.execute(
-            messages.update()
-            .where(messages.c.id.in_(chosen))
-            .values(status="queued", claimed_by=rt.settings.executor_id, updated_at=now)
-        )
-        rows = list(
-            conn.execute(
-                sa.select(messages, customers.c.opted_out)
-                .join(customers, customers.c.id == messages.c.customer_id)
-                .where(messages.c.id.in_(chosen))
-                .order_by(messages.c.id)
-            ).all()
-        )
+        conn.execute(_CLAIM, {"chosen": chosen, "executor": rt.settings.executor_id, "now": now})
+        rows = list(conn.execute(_CLAIMED, {"chosen": chosen}).all())
         return rows, templates.statuses_for(conn, rt, rows)
 
 
@@ -349,16 +365,29 @@ def _still_claimed(rt: Runtime, row: Any) -> bool:
     """
     with rt.engine.begin() as conn:
         renewed = conn.execute(
-            messages.update()
-            .where(
-                messages.c.id == row.id,
-                messages.c.status == "queued",
-                messages.c.claimed_by == row.claimed_by,
-                messages.c.updated_at == row.updated_at,
-            )
-            .values(updated_at=rt.clock())
+            _RENEW_CLAIM,
+            {
+                "message_id": row.id,
+                "claimed_by_then": row.claimed_by,
+                "claimed_at": row.updated_at,
+                "now": rt.clock(),
+            },
         )
         return bool(renewed.rowcount == 1)
+
+
+_RENEW_CLAIM = (
+    messages.update()
+    .where(
+        messages.c.id == sa.bindparam("message_id"),
+        messages.c.status == "queued",
+        messages.c.claimed_by == sa.bindparam("claimed_by_then"),
+        messages.c.updated_at == sa.bindparam("claimed_at"),
+    )
+    .values(updated_at=sa.bindparam("now"))
+)
+# The SET clause comes from the parameters' keys (those vary with the answer), compiled once per set.
+_RESULT = messages.update().where(messages.c.id == sa.bindparam("message_id"))
 
 
 def retry_delay(rt: Runtime, attempt: int, verdict: str) -> float:
@@ -422,6 +451,6 @@ def record_result(
             log.error(
                 "WhatsApp refused the access token (%s): renew ORDERWIRE_WHATSAPP_TOKEN", result.error_code
             )
-        conn.execute(messages.update().where(messages.c.id == row.id).values(status=status, **values))
+        conn.execute(_RESULT, {"message_id": row.id, "status": status, **values})
         if status == "failed":
             escalations.open_message_case(conn, rt, int(row.id), now)

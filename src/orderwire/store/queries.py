@@ -69,27 +69,47 @@ def ensure_shop(conn: sa.Connection, shop_id: str, name: str, timezone: str, now
     )
 
 
+# The hot statements are built once, with their values as parameters: building a Core statement and its
+# cache key on every call cost more CPU than running it (docs/benchmarks.md, "prebuilt statements").
+_ORDER_BY_ID = sa.select(orders).where(
+    orders.c.shop_id == sa.bindparam("shop_id"), orders.c.order_id == sa.bindparam("value")
+)
+_ORDER_BY_REF = sa.select(orders).where(
+    orders.c.shop_id == sa.bindparam("shop_id"),
+    orders.c.id.in_(
+        sa.select(order_refs.c.order_pk)
+        .where(
+            order_refs.c.shop_id == sa.bindparam("shop_id"),
+            order_refs.c.kind == sa.bindparam("kind"),
+            order_refs.c.value == sa.bindparam("value"),
+        )
+        .scalar_subquery()
+    ),
+)
+_LOCK_ORDER = {"order": _ORDER_BY_ID.with_for_update(), "ref": _ORDER_BY_REF.with_for_update()}
+_ORDER_KNOWN = {
+    "order": _ORDER_BY_ID.with_only_columns(orders.c.id),
+    "ref": _ORDER_BY_REF.with_only_columns(orders.c.id),
+}
+
+
+def _order_named(
+    conn: sa.Connection, statements: dict[str, sa.Select[Any]], shop_id: str, ref: str
+) -> sa.Row[Any] | None:
+    """The first row of the statement for a reference ('order:<shop order id>' or '<kind>:<value>')."""
+    kind, _, value = ref.partition(":")
+    statement = statements["order" if kind == "order" else "ref"]
+    return conn.execute(statement, {"shop_id": shop_id, "kind": kind, "value": value}).first()
+
+
 def lock_order(conn: sa.Connection, shop_id: str, ref: str) -> sa.Row[Any] | None:
     """The order a reference names ('order:<shop order id>' or '<kind>:<value>'), locked for update."""
-    return conn.execute(_order_named(shop_id, ref).with_for_update()).first()
+    return _order_named(conn, _LOCK_ORDER, shop_id, ref)
 
 
 def order_known(conn: sa.Connection, shop_id: str, ref: str) -> bool:
     """Whether a reference names an order we have."""
-    return conn.execute(_order_named(shop_id, ref).with_only_columns(orders.c.id)).first() is not None
-
-
-def _order_named(shop_id: str, ref: str) -> sa.Select[Any]:
-    kind, _, value = ref.partition(":")
-    query = sa.select(orders).where(orders.c.shop_id == shop_id)
-    if kind == "order":
-        query = query.where(orders.c.order_id == value)
-    else:
-        sub = sa.select(order_refs.c.order_pk).where(
-            order_refs.c.shop_id == shop_id, order_refs.c.kind == kind, order_refs.c.value == value
-        )
-        query = query.where(orders.c.id.in_(sub.scalar_subquery()))
-    return query
+    return _order_named(conn, _ORDER_KNOWN, shop_id, ref) is not None
 
 
 @functools.cache
@@ -119,18 +139,20 @@ def upsert_customer(
     return int(conn.execute(_upsert_customer_statement(conn.dialect.name), values).scalar_one())
 
 
+_OPTED_OUT = sa.select(customers.c.opted_out).where(customers.c.id == sa.bindparam("customer_id"))
+_ORDER_COUNT = (
+    sa.select(sa.func.count()).select_from(orders).where(orders.c.customer_id == sa.bindparam("customer_id"))
+)
+
+
 def opted_out(conn: sa.Connection, customer_id: int) -> bool:
     """Whether the customer said STOP."""
-    return bool(conn.execute(sa.select(customers.c.opted_out).where(customers.c.id == customer_id)).scalar())
+    return bool(conn.execute(_OPTED_OUT, {"customer_id": customer_id}).scalar())
 
 
 def customer_order_count(conn: sa.Connection, customer_id: int) -> int:
     """How many orders this customer already has with the shop."""
-    return int(
-        conn.execute(
-            sa.select(sa.func.count()).select_from(orders).where(orders.c.customer_id == customer_id)
-        ).scalar_one()
-    )
+    return int(conn.execute(_ORDER_COUNT, {"customer_id": customer_id}).scalar_one())
 
 
 def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: list[tuple[str, str]]) -> None:
@@ -146,9 +168,12 @@ def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: list[tuple[
         )
 
 
+_ANY_PARKED = sa.select(jobs.c.id).where(jobs.c.status == "parked").limit(1)
+
+
 def any_parked(conn: sa.Connection) -> bool:
     """Whether any job waits for its order."""
-    return conn.execute(sa.select(jobs.c.id).where(jobs.c.status == "parked").limit(1)).first() is not None
+    return conn.execute(_ANY_PARKED).first() is not None
 
 
 def unpark_jobs(conn: sa.Connection, shop_id: str, refs: list[str], now: datetime) -> int:
@@ -165,11 +190,12 @@ def unpark_jobs(conn: sa.Connection, shop_id: str, refs: list[str], now: datetim
     return int(result.rowcount)
 
 
+_STATUSES_FOR = sa.select(message_statuses.c.status).where(message_statuses.c.wamid == sa.bindparam("wamid"))
+
+
 def statuses_for(conn: sa.Connection, wamid: str) -> list[str]:
     """Webhook statuses already recorded for a message id."""
-    return list(
-        conn.execute(sa.select(message_statuses.c.status).where(message_statuses.c.wamid == wamid)).scalars()
-    )
+    return list(conn.execute(_STATUSES_FOR, {"wamid": wamid}).scalars())
 
 
 def best_status(current: str, *others: str) -> str:
@@ -184,6 +210,9 @@ def message_by_key(conn: sa.Connection, shop_id: str, key: str) -> sa.Row[Any] |
     ).first()
 
 
+_TIMELINE_ENTRY = timeline.insert()
+
+
 def add_timeline(
     conn: sa.Connection,
     order_pk: int,
@@ -196,7 +225,7 @@ def add_timeline(
 ) -> None:
     """One entry on an order's timeline: what happened (`at`), when we recorded it, and what it did."""
     conn.execute(
-        timeline.insert(),  # values as parameters: the statement is compiled once
+        _TIMELINE_ENTRY,
         {
             "order_pk": order_pk,
             "at": at,
