@@ -297,11 +297,11 @@ def run(args: argparse.Namespace) -> bool:
             try:
                 service = Service(url, graph.url, tmp, shlex.split(args.server_command))
                 service.wait_healthy()
-                timers = make_engine(url, pool_size=2)  # follow-ups, VACUUM
-                follow_ups = Every(0.5, lambda: follow_ups_now(timers), "follow-ups-now")
+                side = make_engine(url, pool_size=2)  # the follow-up mover and VACUUM
+                follow_ups = Every(0.5, lambda: follow_ups_now(side), "follow-ups-now")
                 follow_ups.start()
-                if args.vacuum_every and autovacuum_off(timers):
-                    vacuums = Every(args.vacuum_every, lambda: vacuum(timers), "vacuum")
+                if args.vacuum_every and autovacuum_off(side):
+                    vacuums = Every(args.vacuum_every, lambda: vacuum(side), "vacuum")
                     vacuums.start()
                 backends = BackendCpu(url.rsplit("/", 1)[1]) if args.db == "postgres" else None
                 if backends is not None:
@@ -330,7 +330,7 @@ def run(args: argparse.Namespace) -> bool:
                     vacuums.stop()
                 if follow_ups is not None:
                     follow_ups.stop()
-                    timers.dispose()
+                    side.dispose()
                 if service is not None:
                     service.stop()
     finally:

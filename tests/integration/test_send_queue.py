@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
-from orderwire.app import orders, sending
+from orderwire.app import orders, sending, vendor_calls
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import build_runtime
 from orderwire.domain.lifecycle import COD_REMIND, FOLLOW_UP_TIMER
@@ -102,6 +102,37 @@ def test_a_claim_taken_over_is_not_sent_by_its_first_holder(rt: Runtime, graph: 
     assert graph.requests == []
     sending.attempt_send(rt, second[0], 1, known)
     assert [r.body["to"] for r in graph.requests] == ["919812300021"]
+
+
+def test_the_pump_leaves_a_vendor_call_registered_after_start_to_its_runner(rt: Runtime) -> None:
+    """Modules register vendor calls as they are imported, after the pump's statements may be built: a
+    call registered late is still not an event to apply (the statements follow the registry)."""
+    _place(rt, "V-1", "+919812300041")
+    orders.process_due_jobs(rt)  # the pump's statements are built and in use before the registration
+    unreachable = vendor_calls.NotConfigured("never performed in this test")
+
+    def perform(_rt: Runtime, _payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise unreachable
+
+    vendor_calls.register("test_late_call", vendor_calls.Performer(perform, "late", "late"))
+    try:
+        with rt.engine.begin() as conn:
+            vendor_calls.queue(
+                conn,
+                rt,
+                "test_late_call",
+                order_id="V-1",
+                order_pk=None,
+                payload={},
+                dedupe_key="call:V-1:late",
+                now=rt.clock(),
+            )
+        orders.process_due_jobs(rt)
+        with rt.engine.connect() as conn:
+            call = conn.execute(sa.select(jobs).where(jobs.c.kind == "test_late_call")).one()
+        assert (call.status, call.attempts, call.last_error) == ("pending", 0, "")
+    finally:
+        vendor_calls.PERFORMERS.pop("test_late_call", None)
 
 
 def test_a_message_that_does_not_parse_fails_alone(rt: Runtime, graph: GraphServer) -> None:

@@ -558,6 +558,7 @@ def _save_order(
     return order_pk, token, customer_id
 
 
+# "in_shop", not "shop_id": SQLAlchemy reserves a column's name for the SET clause of an UPDATE.
 _CANCEL_SCHEDULED = (
     messages.update()
     .where(

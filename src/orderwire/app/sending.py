@@ -356,6 +356,18 @@ def attempt_send(rt: Runtime, row: Any, attempt: int, known: templates.Statuses)
     record_result(rt, row, result, attempt, payload)
 
 
+_RENEW_CLAIM = (
+    messages.update()
+    .where(
+        messages.c.id == sa.bindparam("message_id"),
+        messages.c.status == "queued",
+        messages.c.claimed_by == sa.bindparam("claimed_by_then"),
+        messages.c.updated_at == sa.bindparam("claimed_at"),
+    )
+    .values(updated_at=sa.bindparam("now"))
+)
+
+
 def _still_claimed(rt: Runtime, row: Any) -> bool:
     """Whether this attempt still holds its claim, renewed for the request about to go.
 
@@ -376,24 +388,14 @@ def _still_claimed(rt: Runtime, row: Any) -> bool:
         return bool(renewed.rowcount == 1)
 
 
-_RENEW_CLAIM = (
-    messages.update()
-    .where(
-        messages.c.id == sa.bindparam("message_id"),
-        messages.c.status == "queued",
-        messages.c.claimed_by == sa.bindparam("claimed_by_then"),
-        messages.c.updated_at == sa.bindparam("claimed_at"),
-    )
-    .values(updated_at=sa.bindparam("now"))
-)
-# The SET clause comes from the parameters' keys (those vary with the answer), compiled once per set.
-_RESULT = messages.update().where(messages.c.id == sa.bindparam("message_id"))
-
-
 def retry_delay(rt: Runtime, attempt: int, verdict: str) -> float:
     """Seconds before the next attempt: doubling from the base (×4 if Meta says slow down), ≤ 10 min."""
     factor = 4 if verdict == Verdict.SLOW_DOWN else 2
     return float(min(600.0, rt.settings.send_retry_base_seconds * factor ** (attempt - 1)))
+
+
+# The SET clause comes from the parameters' keys (those vary with the answer), compiled once per set.
+_RESULT = messages.update().where(messages.c.id == sa.bindparam("message_id"))
 
 
 def record_result(

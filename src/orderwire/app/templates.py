@@ -247,15 +247,15 @@ def gate(rt: Runtime, row: Any, known: Statuses) -> dict[str, Any] | None:
         return payload
     # A switch keeps `updated_at`: while the message is claimed it is the claim's moment, which the send
     # thread checks right before the request (sending._still_claimed).
-    values: dict[str, Any] = {}
     switched = None
+    values: dict[str, Any]
     if choice.message is None:
-        values |= {"status": "held", "needs_attention": True, "error_detail": choice.reason[:500]}
-        values["updated_at"] = rt.clock()
+        reason = choice.reason[:500]
+        values = {"status": "held", "needs_attention": True, "error_detail": reason, "updated_at": rt.clock()}
         log.warning("message %s held: %s", row.id, choice.reason)
     else:
         switched = template_payload(str(payload.get("to", "")), choice.message)
-        values |= {"template": choice.message.template, "payload": switched}
+        values = {"template": choice.message.template, "payload": switched}
         log.warning("message %s: %s", row.id, choice.reason)
     with rt.engine.begin() as conn:
         conn.execute(
