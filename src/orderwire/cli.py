@@ -82,7 +82,9 @@ def serve(
         for n in range(count):
             executor = rt.settings.executor_id + (f".{n}" if n else "")
             workers.enter_context(
-                _worker_process(worker_environment(rt) | {"ORDERWIRE_EXECUTOR_ID": executor})
+                _worker_process(
+                    worker_environment(rt) | {"ORDERWIRE_EXECUTOR_ID": executor}, rt.settings.worker_niceness
+                )
             )
         if demo:
             demo_thread.start()
@@ -95,8 +97,9 @@ def _serve(app: FastAPI, host: str, port: int) -> None:
 
 
 @contextmanager
-def _worker_process(env: dict[str, str]) -> Iterator[None]:
-    """Run one `orderwire worker` beside this process, restart it if it dies, stop it afterwards."""
+def _worker_process(env: dict[str, str], niceness: int) -> Iterator[None]:
+    """Run one `orderwire worker` beside this process (at a lower CPU priority: `niceness`), restart it if
+    it dies, stop it afterwards."""
 
     prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # looked up before forking, not in the child
 
@@ -104,6 +107,7 @@ def _worker_process(env: dict[str, str]) -> Iterator[None]:
         # PR_SET_PDEATHSIG with SIGKILL: a killed parent takes its worker along, whatever it is doing.
         # Nothing is lost: jobs roll back, and a new worker takes back the sends its predecessor had claimed.
         prctl(1, signal.SIGKILL)
+        os.nice(niceness)
 
     def spawn() -> subprocess.Popen[bytes]:
         return subprocess.Popen(

@@ -280,3 +280,17 @@ def test_an_idle_connection_outlives_the_clients_pool(server: tuple[str, str]) -
         assert conn.sock is used  # the same connection, not a new one
     finally:
         conn.close()
+
+
+def test_the_worker_process_gives_way_to_the_web_process(tmp_path: Path, graph: GraphServer) -> None:
+    port = free_port()
+    env = service_env(f"sqlite:///{tmp_path}/orderwire.db", graph.url, f"http://127.0.0.1:{port}")
+    process = start(env | {"ORDERWIRE_WORKER_NICENESS": "7"}, port)
+    try:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        workers = wait_for(lambda: [int(pid) for pid in children.read_text().split()])
+        web = os.getpriority(os.PRIO_PROCESS, process.pid)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in workers] == [min(19, web + 7)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

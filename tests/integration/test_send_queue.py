@@ -17,8 +17,10 @@ from orderwire.app import orders, sending, vendor_calls
 from orderwire.app.runtime import Runtime
 from orderwire.bootstrap import build_runtime
 from orderwire.domain.lifecycle import COD_REMIND, FOLLOW_UP_TIMER
+from orderwire.integrations.whatsapp.client import SendResult, Verdict
 from orderwire.settings import Settings
-from orderwire.store.tables import jobs, messages, timeline
+from orderwire.store.tables import customers, escalations, jobs, message_statuses, messages, timeline
+from orderwire.store.tables import orders as order_table
 from orderwire.web.schemas import EventIn, OrderIn, to_canonical
 from tests.conftest import service_env, wait_for
 from tests.integration.test_journey import ORDER
@@ -64,6 +66,66 @@ def test_one_message_per_customer_at_a_time_in_order(rt: Runtime, graph: GraphSe
     sent = [r.body["to"] for r in graph.requests]
     assert sent.count("919812300001") == 2 and sent.index("919812300002") < 2
     wait_for(lambda: all(s == "accepted" and c is None for s, c in _statuses(rt).values()))
+
+
+def test_a_new_order_reads_its_customers_history_and_stop_with_the_customer(rt: Runtime) -> None:
+    _place(rt, "H-1", "+919812300021")  # a customer's first order with the shop
+    _place(rt, "S-1", "+919812300022")
+    assert orders.process_due_jobs(rt) == 2
+    with rt.engine.begin() as conn:  # the second customer says STOP before their next order
+        conn.execute(customers.update().where(customers.c.phone == "+919812300022").values(opted_out=True))
+    _place(rt, "H-2", "+919812300021")
+    _place(rt, "S-2", "+919812300022")
+    assert orders.process_due_jobs(rt) == 2
+    with rt.engine.connect() as conn:
+        first = dict(conn.execute(sa.select(order_table.c.order_id, order_table.c.state)).all())
+        confirmations = dict(
+            conn.execute(
+                sa.select(order_table.c.order_id, messages.c.status)
+                .join(order_table, order_table.c.id == messages.c.order_pk)
+                .where(messages.c.kind == "confirmation")
+            ).all()
+        )
+    assert {k: v["customer"]["first_order"] for k, v in first.items()} == {
+        "H-1": True,
+        "S-1": True,
+        "H-2": False,
+        "S-2": False,
+    }
+    assert confirmations == {
+        "H-1": "scheduled",
+        "S-1": "scheduled",
+        "H-2": "scheduled",
+        "S-2": "suppressed",
+    }
+
+
+def test_statuses_that_came_before_the_record_of_the_send_are_applied(rt: Runtime) -> None:
+    for n in (1, 2, 3):
+        _place(rt, f"W-{n}", f"+91981230003{n}")
+    orders.process_due_jobs(rt)
+    rows, _ = sending._claim(rt, rt.clock(), 10, None)
+    early = {"wamid.W-1": ["sent", "delivered"], "wamid.W-2": ["sent", "failed"], "wamid.W-3": []}
+    with rt.engine.begin() as conn:  # Meta's webhooks, faster than our record of its answer
+        for wamid, statuses in early.items():
+            for status in statuses:
+                conn.execute(
+                    message_statuses.insert().values(wamid=wamid, status=status, at=rt.clock(), detail={})
+                )
+    wamids = dict(zip(sorted(r.id for r in rows), early, strict=True))
+    for row in rows:
+        sending.record_result(rt, row, SendResult(Verdict.SENT, wamid=wamids[row.id]), 1)
+    with rt.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(messages.c.wamid, messages.c.status, messages.c.needs_attention)
+        ).all()
+        flagged = conn.execute(sa.select(escalations.c.reason)).scalars().all()
+    assert sorted(map(tuple, stored)) == [
+        ("wamid.W-1", "delivered", False),
+        ("wamid.W-2", "failed", True),
+        ("wamid.W-3", "accepted", False),
+    ]
+    assert flagged == ["message_failed"]
 
 
 def test_claims_of_a_dead_process_are_taken_back(rt: Runtime, graph: GraphServer) -> None:

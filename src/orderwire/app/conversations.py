@@ -144,7 +144,7 @@ def _record_message(conn: sa.Connection, rt: Runtime, message: InboundMessage, n
 def _customer_for(conn: sa.Connection, rt: Runtime, message: InboundMessage, now: datetime) -> int | None:
     """The customer by phone (created when new), else by business-scoped user id (username-only users)."""
     if message.phone:
-        return queries.upsert_customer(conn, rt.shop_id, message.phone, "", "en", now)
+        return int(queries.upsert_customer(conn, rt.shop_id, message.phone, "", "en", now).id)
     if not message.user_id:
         return None
     found = conn.execute(

@@ -339,7 +339,7 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, pa
         order_details.await_details(conn, rt, job, event, now)  # commerce: fetched if they never come
         return "parked"  # the order is not known yet: wait for it (unpark_jobs)
     current = order_from_json(row.state) if row is not None else None
-    customer_id: int | None = None  # known once a new order's customer is stored
+    customer: sa.Row[Any] | None = None  # a new order's, once stored
     if isinstance(event, CustomerReplied) and row is not None and current is not None:
         _customer_replied(conn, rt, job, row, current, event, now)
         return "done"
@@ -349,7 +349,7 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, pa
             stocked = stock.with_backorders(rt, event)  # commerce
             if stocked is None:
                 return "pending"
-            event, customer_id = _with_customer_history(conn, rt, stocked, now)
+            event, customer = _with_customer_history(conn, rt, stocked, now)
     offer = None  # replenishment offers: stock (read before the batch), STOP, later orders, for the decision
     if (
         isinstance(event, TimerFired)
@@ -361,14 +361,17 @@ def _apply(conn: sa.Connection, rt: Runtime, job: sa.Row[Any], now: datetime, pa
         if offer is None:
             return "pending"  # due after this batch's stock read: decided on the next round
     decision = decide(current, event, now, rt.policy, offer)
-    order_pk, token, customer_id = _save_order(conn, rt, row, decision.order, now, customer_id)
+    order_pk, token, customer_id = _save_order(
+        conn, rt, row, decision.order, now, None if customer is None else int(customer.id)
+    )
     kind = job.kind if not isinstance(event, TimerFired) else f"timer:{event.kind.split(':')[0]}"
     alerts = [*decision.alerts, *(f"for staff: {c.reason}" for c in decision.escalations)]
     detail = {"job": job.id, "alerts": alerts}
     queries.add_timeline(
         conn, order_pk, event.occurred_at, now, kind, decision.outcome, decision.note, detail
     )
-    _record_effects(conn, rt, decision, order_pk, token, customer_id, now)
+    opted_out = None if customer is None else bool(customer.opted_out)
+    _record_effects(conn, rt, decision, order_pk, token, customer_id, now, opted_out)
     outbound.order_changed(conn, rt, current, decision.order, order_pk, now)  # outbound lifecycle events
     if isinstance(event, ShipmentUpdated) and decision.outcome in (Outcome.APPLIED, Outcome.IGNORED):
         shipment = decision.order.shipment(event.awb)
@@ -477,13 +480,12 @@ def _create_session_message(
 
 def _with_customer_history(
     conn: sa.Connection, rt: Runtime, event: OrderPlaced, now: datetime
-) -> tuple[OrderPlaced, int]:
-    """A new order learns whether it is the customer's first with the shop (and the customer's id)."""
+) -> tuple[OrderPlaced, sa.Row[Any]]:
+    """A new order learns whether it is the customer's first with the shop (and the customer's row)."""
     c = event.order.customer
-    customer_id = queries.upsert_customer(conn, rt.shop_id, c.phone, c.name, c.language, now)
-    first = c.first_order or queries.customer_order_count(conn, customer_id) == 0
-    customer = dataclasses.replace(c, first_order=first)
-    return dataclasses.replace(event, order=dataclasses.replace(event.order, customer=customer)), customer_id
+    stored = queries.upsert_customer(conn, rt.shop_id, c.phone, c.name, c.language, now)
+    customer = dataclasses.replace(c, first_order=c.first_order or stored.orders == 0)
+    return dataclasses.replace(event, order=dataclasses.replace(event.order, customer=customer)), stored
 
 
 CUSTOMER_FIELDS = ("phone", "name", "language")
@@ -519,7 +521,7 @@ def _save_order(
         if row is not None and all(stored.get(f) == state["customer"][f] for f in CUSTOMER_FIELDS):
             customer_id = int(row.customer_id)  # the same customer as before: nothing to refresh
         else:
-            customer_id = queries.upsert_customer(conn, rt.shop_id, c.phone, c.name, c.language, now)
+            customer_id = int(queries.upsert_customer(conn, rt.shop_id, c.phone, c.name, c.language, now).id)
     if row is None:
         token = secrets.token_urlsafe(24)  # 192 bits: tracking links cannot be guessed
         result = conn.execute(
@@ -578,12 +580,15 @@ def _record_effects(
     token: str,
     customer_id: int,
     now: datetime,
+    opted_out: bool | None = None,
 ) -> None:
+    """Store a decision's messages, timers, cases and vendor calls (`opted_out`: read when not known)."""
     order = decision.order
     if decision.cancel_messages:
         keys = [message_key(order.order_id, k) for k in decision.cancel_messages]
         conn.execute(_CANCEL_SCHEDULED, {"in_shop": rt.shop_id, "keys": keys, "now": now})
-    opted_out = queries.opted_out(conn, customer_id)
+    if opted_out is None:
+        opted_out = queries.opted_out(conn, customer_id)
     for intent in decision.messages:
         _create_message(conn, rt, order, intent, order_pk, token, customer_id, opted_out, now)
     for timer in decision.timers:

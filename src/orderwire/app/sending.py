@@ -396,6 +396,10 @@ def retry_delay(rt: Runtime, attempt: int, verdict: str) -> float:
 
 # The SET clause comes from the parameters' keys (those vary with the answer), compiled once per set.
 _RESULT = messages.update().where(messages.c.id == sa.bindparam("message_id"))
+# Accepted, unless Meta's webhooks already told more ("sent_wamid": SQLAlchemy reserves "wamid" for SET).
+_ACCEPTED = _RESULT.values(
+    status=queries.best_recorded_status("accepted", sa.bindparam("sent_wamid"))
+).returning(messages.c.status)
 
 
 def record_result(
@@ -416,10 +420,7 @@ def record_result(
     elif status == "retrying":
         values["send_after"] = now + timedelta(seconds=retry_delay(rt, attempt, result.verdict))
     with rt.engine.begin() as conn:
-        if result.verdict is Verdict.SENT:
-            status = queries.best_status("accepted", *queries.statuses_for(conn, result.wamid))
-            values["wamid"] = result.wamid
-        elif status == "failed":
+        if status == "failed":
             values["needs_attention"] = True
             log.warning("message %s failed: %s", row.id, result.error_code)
         if result.verdict is Verdict.TEMPLATE_UNAVAILABLE:
@@ -453,6 +454,12 @@ def record_result(
             log.error(
                 "WhatsApp refused the access token (%s): renew ORDERWIRE_WHATSAPP_TOKEN", result.error_code
             )
-        conn.execute(_RESULT, {"message_id": row.id, "status": status, **values})
+        if result.verdict is Verdict.SENT:
+            accepted = {"message_id": row.id, "wamid": result.wamid, "sent_wamid": result.wamid, **values}
+            status = conn.execute(_ACCEPTED, accepted).scalar_one()
+            if status == "failed":  # Meta's "failed" came first: flagged as if it had come after
+                conn.execute(_RESULT, {"message_id": row.id, "needs_attention": True})
+        else:
+            conn.execute(_RESULT, {"message_id": row.id, "status": status, **values})
         if status == "failed":
             escalations.open_message_case(conn, rt, int(row.id), now)

@@ -119,15 +119,23 @@ def _upsert_customer_statement(dialect_name: str) -> Any:
     # An inbound message knows no name: it must not erase the one the shop gave.
     keep_unless_named = sa.case((stmt.excluded.name == "", customers.c.name), else_=stmt.excluded.name)
     keep_language = sa.case((stmt.excluded.name == "", customers.c.language), else_=stmt.excluded.language)
+    # Returned with the id, what a new order asks next (its first with the shop? STOP said?): two
+    # statements fewer per order than asking after (docs/benchmarks.md, "fewer statements per order").
+    order_count = (
+        sa.select(sa.func.count())
+        .select_from(orders)
+        .where(orders.c.customer_id == sa.literal_column("customers.id"))
+    ).scalar_subquery()
     return stmt.on_conflict_do_update(
         index_elements=["shop_id", "phone"], set_={"name": keep_unless_named, "language": keep_language}
-    ).returning(customers.c.id)
+    ).returning(customers.c.id, customers.c.opted_out, order_count.label("orders"))
 
 
 def upsert_customer(
     conn: sa.Connection, shop_id: str, phone: str, name: str, language: str, now: datetime
-) -> int:
-    """The customer's id, created or refreshed with the latest name and language, in one statement."""
+) -> sa.Row[Any]:
+    """The customer (id, opted_out, orders: how many it has with the shop), created or refreshed with
+    the latest name and language, in one statement."""
     values = {
         "shop_id": shop_id,
         "phone": phone,
@@ -136,23 +144,15 @@ def upsert_customer(
         "opted_out": False,
         "created_at": now,
     }
-    return int(conn.execute(_upsert_customer_statement(conn.dialect.name), values).scalar_one())
+    return conn.execute(_upsert_customer_statement(conn.dialect.name), values).one()
 
 
 _OPTED_OUT = sa.select(customers.c.opted_out).where(customers.c.id == sa.bindparam("customer_id"))
-_ORDER_COUNT = (
-    sa.select(sa.func.count()).select_from(orders).where(orders.c.customer_id == sa.bindparam("customer_id"))
-)
 
 
 def opted_out(conn: sa.Connection, customer_id: int) -> bool:
     """Whether the customer said STOP."""
     return bool(conn.execute(_OPTED_OUT, {"customer_id": customer_id}).scalar())
-
-
-def customer_order_count(conn: sa.Connection, customer_id: int) -> int:
-    """How many orders this customer already has with the shop."""
-    return int(conn.execute(_ORDER_COUNT, {"customer_id": customer_id}).scalar_one())
 
 
 def add_refs(conn: sa.Connection, shop_id: str, order_pk: int, refs: list[tuple[str, str]]) -> None:
@@ -190,17 +190,24 @@ def unpark_jobs(conn: sa.Connection, shop_id: str, refs: list[str], now: datetim
     return int(result.rowcount)
 
 
-_STATUSES_FOR = sa.select(message_statuses.c.status).where(message_statuses.c.wamid == sa.bindparam("wamid"))
-
-
-def statuses_for(conn: sa.Connection, wamid: str) -> list[str]:
-    """Webhook statuses already recorded for a message id."""
-    return list(conn.execute(_STATUSES_FOR, {"wamid": wamid}).scalars())
-
-
 def best_status(current: str, *others: str) -> str:
     """The most advanced of the given message statuses."""
     return max((current, *others), key=lambda s: MESSAGE_STATUS_RANK.get(s, 0))
+
+
+def best_recorded_status(current: str, wamid: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """SQL for `best_status(current, *webhook statuses recorded for wamid)`: a status can arrive before
+    our record of the send, and is applied then, in the record's own statement."""
+    above = {s: rank for s, rank in MESSAGE_STATUS_RANK.items() if rank > MESSAGE_STATUS_RANK[current]}
+    rank = sa.case(above, value=message_statuses.c.status)
+    recorded = (
+        sa.select(message_statuses.c.status)
+        .where(message_statuses.c.wamid == wamid, message_statuses.c.status.in_(above))
+        .order_by(rank.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(recorded, current)
 
 
 def message_by_key(conn: sa.Connection, shop_id: str, key: str) -> sa.Row[Any] | None:
