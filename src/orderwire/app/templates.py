@@ -246,7 +246,7 @@ def gate(rt: Runtime, row: Any, known: Statuses) -> dict[str, Any] | None:
     if choice.message == message:
         return payload
     # A switch keeps `updated_at`: while the message is claimed it is the claim's moment, which the send
-    # thread checks right before the request (sending._still_claimed).
+    # thread checks before the request (sending._renewed_claim).
     switched = None
     values: dict[str, Any]
     if choice.message is None:
