@@ -166,6 +166,34 @@ def test_a_claim_taken_over_is_not_sent_by_its_first_holder(rt: Runtime, graph: 
     assert [r.body["to"] for r in graph.requests] == ["919812300021"]
 
 
+class _SlowPacer(sending.Pacer):
+    """Grants after 0.3 s; with `take_over`, another attempt takes the claim over meanwhile."""
+
+    def __init__(self, rt: Runtime, take_over: bool):
+        super().__init__(1000)
+        self._rt, self._take_over = rt, take_over
+
+    def wait(self) -> None:
+        if self._take_over:
+            later = self._rt.clock() + timedelta(minutes=2)
+            sending._claim(self._rt, later, 1, later - timedelta(minutes=1))
+        time.sleep(0.3)
+
+
+@pytest.mark.parametrize("taken_over", [True, False])
+def test_a_claim_is_renewed_again_after_a_long_wait_for_the_pacer(
+    rt: Runtime, graph: GraphServer, monkeypatch: pytest.MonkeyPatch, taken_over: bool
+) -> None:
+    """Renewed before the wait, and again when the wait took over a quarter of the lease (1 s here)."""
+    monkeypatch.setattr(rt.settings, "send_lease_seconds", 1.0)
+    monkeypatch.setitem(sending._pacers, id(rt), _SlowPacer(rt, taken_over))
+    _place(rt, "P-1", "+919812300041")
+    orders.process_due_jobs(rt)
+    rows, known = sending._claim(rt, rt.clock(), 1, None)
+    sending.attempt_send(rt, rows[0], 1, known)
+    assert len(graph.requests) == (0 if taken_over else 1)
+
+
 def test_the_pump_leaves_a_vendor_call_registered_after_start_to_its_runner(rt: Runtime) -> None:
     """Modules register vendor calls as they are imported, after the pump's statements may be built: a
     call registered late is still not an event to apply (the statements follow the registry)."""
