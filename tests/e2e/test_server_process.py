@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_date
 
 from orderwire.integrations.whatsapp.fake import status_webhook
 from orderwire.integrations.whatsapp.webhook import signature_for
@@ -71,6 +72,11 @@ def body_params(request: Any) -> list[str]:
 
 def test_whole_journey_exact_cloud_api_requests(server: tuple[str, str], graph: GraphServer) -> None:
     url, database_url = server
+    # The journey starts now, as the real service sees it: with fixed dates, once the delivery lay more
+    # than the follow-up delay in the past, the follow-up went out at once (found on 2026-12-07).
+    t0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    edd = (t0 + timedelta(days=6)).date()
+    edd_in_hindi = format_date(edd, format="EEE, d MMM", locale="hi_IN")  # e.g. "शुक्र, 4 दिस॰"
     order = {
         "order_id": "WEB-7731",
         "number": "#7731",
@@ -79,9 +85,8 @@ def test_whole_journey_exact_cloud_api_requests(server: tuple[str, str], graph: 
         "items": [{"name": "Steel Tiffin Box", "quantity": 1, "unit_price": 129900}],
         "shipping_address": {"line1": "4 Park Street", "city": "Kolkata", "pincode": "700016"},
         "payment_method": "cod",
-        "expected_delivery_date": "2026-12-04",
+        "expected_delivery_date": edd.isoformat(),
     }
-    t0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 
     def at(hours: float) -> str:
         return (t0 + timedelta(hours=hours)).isoformat()
@@ -148,14 +153,14 @@ def test_whole_journey_exact_cloud_api_requests(server: tuple[str, str], graph: 
                             "1 × Steel Tiffin Box",
                             "₹1,299.00",
                             "4 Park Street, Kolkata, 700016",
-                            "शुक्र, 4 दिस॰",
+                            edd_in_hindi,
                         ]
                     ],
                 },
             ],
         },
     }
-    assert body_params(dispatched) == ["#7731", "Xpressbees", "SR123", "शुक्र, 4 दिस॰"]
+    assert body_params(dispatched) == ["#7731", "Xpressbees", "SR123", edd_in_hindi]
     assert dispatched.body["template"]["components"][-1]["parameters"] == [{"type": "text", "text": token}]
     assert body_params(failed) == ["#7731", "address not found"]
     assert [c["parameters"][0]["payload"] for c in failed.body["template"]["components"][1:]] == [
