@@ -149,9 +149,11 @@ class Settings(BaseSettings):
     # (the GIL caps a process near one core; on 2 cores a second one starved the web process, measured in
     # docs/benchmarks.md). SQLite has one writer: always one worker.
     workers: int = Field(default=1, ge=1, le=16)
-    # The worker processes' niceness (Unix): when the CPU is short, acknowledging webhooks goes first
-    # and the stored work waits (store-then-ack). Measured under overload in docs/benchmarks.md.
-    worker_niceness: int = Field(default=10, ge=0, le=19)
+    # The worker processes' niceness (Unix). Above 0, acknowledging webhooks goes first when the CPU is
+    # short, but the worker then falls behind sooner: at 10, 200 orders/s on 2 cores missed the 1 s p99
+    # that 0 held, and overload drained slower; 0 kept acks under 1 s at p99 (docs/benchmarks.md,
+    # "The worker's niceness, measured again").
+    worker_niceness: int = Field(default=0, ge=0, le=19)
     # Threads applying jobs in each worker on PostgreSQL: a job is mostly waiting on database round trips,
     # so a second thread overlaps them (SQLite has one writer: one thread there, whatever this says).
     pump_threads: int = Field(default=3, ge=1, le=8)

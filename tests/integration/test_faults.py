@@ -10,6 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from orderwire.store.db import make_engine
 from orderwire.store.tables import customers, escalations, messages
 from tests.conftest import POSTGRES_ADMIN_URL, api, service_env, wait_for
 from tests.integration.test_journey import ORDER
@@ -109,3 +110,45 @@ def test_database_outage_gets_503_and_loses_nothing(postgres_url: str, graph: Gr
 def _post_when_up(client: httpx.Client) -> httpx.Response | None:
     answer = client.post("/api/v1/orders", json={**ORDER, "paid": True})
     return answer if answer.status_code != 503 else None
+
+
+def _backend_of(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(backend: int) -> None:
+    """Close one server session, as a restart or `idle_session_timeout` would (waits until it is gone)."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_closed_while_idle_is_replaced_before_use(postgres_url: str) -> None:
+    engine = make_engine(postgres_url, pool_size=1, ping_after_idle=0.0)
+    try:
+        first = _backend_of(engine)
+        _terminate(first)
+        assert _backend_of(engine) != first  # checked, found closed and replaced: no error for the caller
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_in_recent_use_is_used_without_a_check(postgres_url: str) -> None:
+    """Under load no round trip goes to pings: a connection closed just after its last use fails its
+    next statement (callers answer 503 or retry), and the pool replaces its connections."""
+    engine = make_engine(postgres_url, pool_size=1, ping_after_idle=3600.0)
+    try:
+        first = _backend_of(engine)
+        _terminate(first)
+        with pytest.raises(sa.exc.OperationalError) as failed:
+            _backend_of(engine)
+        assert failed.value.connection_invalidated
+        assert _backend_of(engine) != first
+    finally:
+        engine.dispose()

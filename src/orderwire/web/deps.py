@@ -13,7 +13,10 @@ from orderwire.integrations.signatures import equal
 _bearer = HTTPBearer(auto_error=False)
 
 
-def runtime(request: Request) -> Runtime:
+# Both dependencies are `async def` although they await nothing (neither does I/O): FastAPI runs a plain
+# `def` dependency in its thread pool, a thread hop per dependency per request (docs/benchmarks.md,
+# "Two small cuts").
+async def runtime(request: Request) -> Runtime:
     """The process's runtime."""
     rt: Runtime = request.app.state.runtime
     return rt
@@ -24,7 +27,7 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def require_api_key(
+async def require_api_key(
     rt: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
