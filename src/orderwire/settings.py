@@ -151,8 +151,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=16)
     # The worker processes' niceness (Unix). Above 0, acknowledging webhooks goes first when the CPU is
     # short, but the worker then falls behind sooner: at 10, 200 orders/s on 2 cores missed the 1 s p99
-    # that 0 held, and overload drained slower; 0 kept acks under 1 s at p99 (docs/benchmarks.md,
-    # "The worker's niceness, measured again").
+    # that 0 held, and overload drained slower; at 0 acks took 0.9-1.2 s at p99 under 2x overload
+    # (docs/benchmarks.md, "The worker's niceness, measured again").
     worker_niceness: int = Field(default=0, ge=0, le=19)
     # Threads applying jobs in each worker on PostgreSQL: a job is mostly waiting on database round trips,
     # so a second thread overlaps them (SQLite has one writer: one thread there, whatever this says).

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from babel.dates import format_date
 
+from orderwire.domain.messages import format_day
 from orderwire.integrations.whatsapp.fake import status_webhook
 from orderwire.integrations.whatsapp.webhook import signature_for
 from tests.conftest import TEST_API_KEY, TEST_APP_SECRET, api, free_port, service_env, wait_for
@@ -76,7 +76,7 @@ def test_whole_journey_exact_cloud_api_requests(server: tuple[str, str], graph: 
     # than the follow-up delay in the past, the follow-up went out at once (found on 2026-12-07).
     t0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     edd = (t0 + timedelta(days=6)).date()
-    edd_in_hindi = format_date(edd, format="EEE, d MMM", locale="hi_IN")  # e.g. "शुक्र, 4 दिस॰"
+    edd_in_hindi = format_day(edd, "hi")  # e.g. "शुक्र, 4 दिस॰" (the format: tests/unit/test_messages.py)
     order = {
         "order_id": "WEB-7731",
         "number": "#7731",

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from babel.dates import format_date
 
+from orderwire.domain.messages import format_day
 from orderwire.integrations.aftership.webhook import signature_for as aftership_signature
 from orderwire.store.tables import inbound, jobs
 from tests.conftest import api, service_env, wait_for
@@ -54,7 +54,7 @@ def test_shiprocket_journey(database_url: str, graph: GraphServer) -> None:
         shiprocket_scan(7, "DELIVERED", DAY0 + timedelta(hours=75), "Indiranagar"),
     ]
     etds = [_etd(3), _etd(3), _etd(5), "", ""]
-    promised = (DAY0 + timedelta(days=3)).date().isoformat()  # the shop's EDD: the courier's first
+    promised = (DAY0 + timedelta(days=3)).date().isoformat()  # the shop's EDD: the day of the first etd
     expected = [
         ["order_confirmation"],
         ["order_confirmation"],  # pickup booked: nothing to say yet
@@ -85,7 +85,7 @@ def test_shiprocket_journey(database_url: str, graph: GraphServer) -> None:
         assert shipment["courier"] == "Delhivery Surface" and shipment["status"] == "delivered"
         assert len(shipment["scans"]) == 5 and shipment["scans"][-1]["location"] == "Indiranagar"
         delayed = graph.requests[2].body["template"]["components"]
-        later = format_date(DAY0 + timedelta(days=5), format="EEE, d MMM", locale="en_IN")
+        later = format_day((DAY0 + timedelta(days=5)).date(), "en")
         assert delayed[0]["parameters"][1]["text"] == later  # e.g. "Sat, 5 Dec"
         page = client.get(view["tracking_url"].removeprefix(live.url))
         assert "Indiranagar" in page.text
