@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint format bench soak clean
+.PHONY: install run test test-ahead lint format bench soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,17 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/orderwire serve --demo
 
-## Lint, type-check and run every test (SQLite and PostgreSQL, browser tests in Chromium).
+## Lint, type-check and run every test (SQLite and PostgreSQL, browser tests in Chromium), then the
+## live-service tests again 60 days ahead.
 test: lint
 	$(BIN)/pytest
+	$(MAKE) test-ahead
+
+## The tests that run the service on the real clock, with every Python clock 60 days ahead: a test whose
+## dates will age into a failure fails now, not weeks later (tests/ahead/sitecustomize.py).
+# (-W: sitecustomize imports time-machine before pytest can rewrite its plugin's asserts; harmless.)
+test-ahead: install
+	PYTHONPATH=$(CURDIR)/tests/ahead TESTS_DAYS_AHEAD=60 $(BIN)/pytest -W "ignore:Module already imported:pytest.PytestAssertRewriteWarning" tests/integration tests/e2e
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

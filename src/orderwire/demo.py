@@ -123,6 +123,10 @@ def run_demo(
         post(f"/api/v1/orders/{failed}/events", {"type": "delivered", "awb": f"DEMO1{failed[-6:]}"})
         say("demo: all delivered; skipping ahead to the follow-up")
         time.sleep(pause)
+        # Skip ahead only once the deliveries are applied: their follow-up timers are set in the same
+        # transaction, and a timer set after the skip would wait its real 4 days (seen on a slow machine).
+        for oid in ids:
+            _wait_for(client, oid, "stage", "delivered")
         client.post("/sandbox/skip-ahead", follow_redirects=False)
         time.sleep(pause)
         say(f"demo: done. Open {base_url}/sandbox to read the chats.")
@@ -131,13 +135,19 @@ def run_demo(
 
 def _confirm_cod(client: httpx.Client, order_id: str, phone: str, say: Callable[[str], None]) -> None:
     """commerce: the cash-on-delivery customer taps "Confirm order" on the sandbox phone."""
-    for _ in range(100):  # the order is applied in the background: wait until it asks for confirmation
-        if client.get(f"/api/v1/orders/{order_id}").json().get("cod_status") == "awaiting":
-            break
-        time.sleep(0.1)
+    _wait_for(client, order_id, "cod_status", "awaiting")  # the order is applied in the background
     tap = {"phone": phone, "button_text": "ऑर्डर कन्फ़र्म करें", "button_payload": f"cod:confirm:{order_id}"}
     answer = client.post("/sandbox/reply", data=tap, follow_redirects=False)
     if answer.status_code == 303:
         say("demo: the cash-on-delivery customer confirmed on WhatsApp -> confirmation")
     else:
         say("demo: the cash-on-delivery order waits for the customer's confirmation on WhatsApp")
+
+
+def _wait_for(client: httpx.Client, order_id: str, field: str, value: str, seconds: float = 10) -> None:
+    """Wait until the order's view shows `field` == `value` (events are applied in the background)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if client.get(f"/api/v1/orders/{order_id}").json().get(field) == value:
+            return
+        time.sleep(0.1)

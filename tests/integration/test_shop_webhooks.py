@@ -19,6 +19,7 @@ from tests.support.couriers import fixture
 from tests.support.graph_server import GraphServer
 from tests.support.live import LiveService
 from tests.support.shop_servers import SHOPIFY_TOKEN, ShopifyServer
+from tests.support.timeline import moved
 
 SHOPIFY_SECRET = "shpss_test_client_secret"
 WOO_SECRET = "wc-test-webhook-secret"
@@ -35,7 +36,7 @@ def shop_env(database_url: str, graph: GraphServer, **extra: str) -> dict[str, s
 
 
 def post_shopify(client: httpx.Client, topic: str, body: dict[str, Any], webhook_id: str) -> httpx.Response:
-    raw = json.dumps(body).encode()
+    raw = json.dumps(moved(body)).encode()  # the fixtures' dates, moved next to the present
     headers = {
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": shopify_signature(SHOPIFY_SECRET, raw),
@@ -46,7 +47,7 @@ def post_shopify(client: httpx.Client, topic: str, body: dict[str, Any], webhook
 
 
 def post_woo(client: httpx.Client, topic: str, body: dict[str, Any], delivery_id: str) -> httpx.Response:
-    raw = json.dumps(body).encode()
+    raw = json.dumps(moved(body)).encode()
     headers = {
         "X-WC-Webhook-Topic": topic,
         "X-WC-Webhook-Signature": woo_signature(WOO_SECRET, raw),
