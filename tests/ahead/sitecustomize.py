@@ -12,7 +12,7 @@ with its own.
 import os
 from datetime import UTC, datetime, timedelta
 
-_DAYS = int(os.environ.get("TESTS_DAYS_AHEAD", "0"))
+_DAYS = float(os.environ.get("TESTS_DAYS_AHEAD", "0"))  # 60.5: twelve hours later in the day too
 if _DAYS:
     import time_machine
 

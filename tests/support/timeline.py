@@ -37,7 +37,7 @@ def day(value: str | date) -> date:
 
 
 def _stamp(value: str) -> str:
-    """An ISO date or date-time string moved to its day in the present week, written as before."""
+    """An ISO date or date-time string moved by SHIFT and written as before; other strings unchanged."""
     if not _DATED.match(value):
         return value
     return day(value[:10]).isoformat() + value[10:]
