@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -17,13 +17,14 @@ from tests.integration.test_journey import ORDER
 from tests.support.couriers import fixture_bytes, shiprocket_scan, shiprocket_webhook
 from tests.support.graph_server import GraphServer
 from tests.support.live import LiveService
+from tests.support.timeline import FIXTURE_DAY, day
 
 SHIPROCKET_TOKEN = "sr-webhook-token"
 # EasyPost's own test vector for its fixture body (official/fixtures/client-library-fixtures.json).
 EASYPOST_SIGNATURE = "hmac-sha256-hex=38f3f53c103713df81616a0a186d77141957323ec21d5fe9363db93840f527db"
-# The couriers' scans start three days from now, as when these tests were written: with fixed dates, once
-# the delivery lay further back than the follow-up delay, the follow-up went out at once (2026-12-07).
-DAY0 = datetime.now().replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=3)
+# The couriers' first scan: the fixtures' order day at 09:00 (India time, as Shiprocket writes it), moved
+# next to the present like the fixtures (tests/support/timeline.py).
+DAY0 = datetime.combine(day(FIXTURE_DAY), time(9))
 
 
 def _etd(days: int) -> str:
